@@ -1,0 +1,189 @@
+"""Checkpoints: our safetensors format, and the public PyTorch layouts.
+
+Our format is a ``.safetensors`` file whose header metadata (key ``hourglass_pose``, JSON)
+holds the :class:`ModelSpec`: architecture sizes, input size and normalisation, the joint set
+and the training summary.  A checkpoint is untrusted input: safetensors cannot run code, and
+pickled files go through ``torch.load(weights_only=True)`` only.  Every failure is a
+:class:`CheckpointError` whose message says what is wrong with which file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from app.model.hourglass import HourglassConfig, StackedHourglass
+from app.pose.skeleton import Skeleton
+
+METADATA_KEY = "hourglass_pose"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be used, with a message meant for the user."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything besides the weights that is needed to run and explain a model."""
+
+    config: HourglassConfig
+    skeleton: Skeleton
+    input_size: int = 128
+    # RGB in [0, 1], then (x - mean) / std per channel.
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.25, 0.25, 0.25)
+    layout: str = "hourglass-pose"
+    training: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def heatmap_size(self) -> int:
+        return self.input_size // 4
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "architecture": self.config.to_dict(),
+            "skeleton": self.skeleton.to_dict(),
+            "input_size": self.input_size,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "layout": self.layout,
+            "training": self.training,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
+        try:
+            return cls(
+                config=HourglassConfig(**data["architecture"]),
+                skeleton=Skeleton.from_dict(data["skeleton"]),
+                input_size=int(data["input_size"]),
+                mean=tuple(float(v) for v in data["mean"]),
+                std=tuple(float(v) for v in data["std"]),
+                layout=str(data.get("layout", "hourglass-pose")),
+                training=dict(data.get("training", {})),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise CheckpointError(f"its metadata is incomplete or invalid ({error})") from error
+
+    def with_training(self, **summary: Any) -> ModelSpec:
+        return replace(self, training={**self.training, **summary})
+
+
+@dataclass
+class LoadedModel:
+    """A network in eval mode with the spec that explains it, and where it came from."""
+
+    network: StackedHourglass
+    spec: ModelSpec
+    source: Path
+
+
+def check_state_dict(network: StackedHourglass, state: dict[str, torch.Tensor]) -> None:
+    """Raise a CheckpointError listing missing, unexpected and mis-shaped tensors."""
+    expected = {k: v.shape for k, v in network.state_dict().items()}
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    mismatched = [
+        f"{k}: file {tuple(state[k].shape)}, model {tuple(expected[k])}"
+        for k in sorted(set(expected) & set(state))
+        if tuple(state[k].shape) != tuple(expected[k])
+    ]
+    problems = []
+    for label, items in (("missing", missing), ("unexpected", unexpected),
+                         ("wrong shape", mismatched)):
+        if items:
+            shown = ", ".join(items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
+            problems.append(f"{len(items)} {label} ({shown})")
+    if problems:
+        raise CheckpointError(
+            "its weights do not fit the architecture in its metadata: " + "; ".join(problems)
+        )
+
+
+def build_network(spec: ModelSpec, state: dict[str, torch.Tensor]) -> StackedHourglass:
+    """A float32 network in eval mode holding ``state``, after checking every tensor."""
+    network = StackedHourglass(spec.config)
+    check_state_dict(network, state)
+    network.load_state_dict({k: v.float() for k, v in state.items()})
+    return network.eval()
+
+
+def save_checkpoint(
+    path: str | Path, network: StackedHourglass, spec: ModelSpec, half: bool = True
+) -> None:
+    """Write weights (half precision by default: the shipped size) and the spec."""
+    dtype = torch.float16 if half else torch.float32
+    tensors = {
+        k: (v.detach().to(dtype) if v.is_floating_point() else v.detach()).contiguous().cpu()
+        for k, v in network.state_dict().items()
+    }
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata={METADATA_KEY: json.dumps(spec.to_dict())})
+
+
+def read_spec(path: str | Path) -> ModelSpec:
+    """The spec alone, from the safetensors header (cheap: no weights are read)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({error})") from error
+    if METADATA_KEY not in metadata:
+        raise CheckpointError(
+            f"{path}: a safetensors file without Hourglass Pose metadata "
+            "(it was not written by this app, or is for another architecture)"
+        )
+    try:
+        data = json.loads(metadata[METADATA_KEY])
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{path}: its metadata is not valid JSON ({error})") from error
+    try:
+        return ModelSpec.from_dict(data)
+    except CheckpointError as error:
+        raise CheckpointError(f"{path}: {error}") from error
+
+
+def load_checkpoint(path: str | Path) -> LoadedModel:
+    """Load our safetensors format or a public PyTorch layout, whichever ``path`` holds."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    if path.suffix == ".safetensors":
+        spec = read_spec(path)
+        try:
+            state = load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as error:
+            raise CheckpointError(f"{path}: its weights cannot be read ({error})") from error
+    else:
+        from app.model.public_layouts import convert_public_checkpoint
+
+        spec, state = convert_public_checkpoint(read_pickled_checkpoint(path), path)
+    try:
+        network = build_network(spec, state)
+    except CheckpointError as error:
+        raise CheckpointError(f"{path}: {error}") from error
+    return LoadedModel(network, spec, path)
+
+
+def read_pickled_checkpoint(path: Path) -> dict[str, Any]:
+    """``torch.load`` restricted to tensors and plain containers: a pickle cannot run code."""
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types here: pickle, zip, runtime errors
+        raise CheckpointError(
+            f"{path}: not a loadable PyTorch checkpoint, or it holds more than weights "
+            f"(refused for safety) ({type(error).__name__}: {str(error).splitlines()[0]})"
+        ) from error
+    if not isinstance(loaded, dict):
+        raise CheckpointError(f"{path}: expected a dict of weights, found {type(loaded).__name__}")
+    return loaded

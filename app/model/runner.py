@@ -1,0 +1,71 @@
+"""Running a network on crops: device choice, precision, the flip test; numpy out.
+
+Everything above this module (the engine, evaluation) hands in uint8 crops and gets float32
+heatmaps back, so no tensor crosses into the GUI or the codec.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from app.model.checkpoint import ModelSpec
+from app.model.hourglass import StackedHourglass
+from app.model.inputs import normalise_batch
+from app.pose.heatmaps import merge_flipped
+
+
+class DeviceError(RuntimeError):
+    """A device was asked for that this machine does not have."""
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` is CUDA where present, else the CPU; ``cuda`` without CUDA is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError("CUDA was asked for, but PyTorch sees no CUDA device here")
+    if device.type not in ("cpu", "cuda"):
+        raise DeviceError(f"unsupported device {name!r} (use cpu, cuda or auto)")
+    return device
+
+
+def cpu_supports_bf16() -> bool:
+    """Whether oneDNN has native bf16 kernels on this CPU (AVX512-BF16 or AMX)."""
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+class HeatmapPredictor:
+    """A network on a device, answering crops with every requested stack's heatmaps."""
+
+    def __init__(
+        self,
+        network: StackedHourglass,
+        spec: ModelSpec,
+        device: torch.device | str = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        self.spec = spec
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.network = network.to(self.device, dtype).to(memory_format=torch.channels_last)
+        self.flip_permutation = spec.skeleton.flip_permutation()
+
+    @torch.inference_mode()
+    def __call__(self, crops: np.ndarray, stacks: int | None = None, flip: bool = False) -> np.ndarray:
+        """Heatmaps (K, B, J, H, W) float32 for (B, S, S, 3) uint8 BGR crops."""
+        batch = normalise_batch(crops, self.spec.mean, self.spec.std, self.device, self.dtype)
+        if flip:
+            batch = torch.cat([batch, batch.flip(-1)])
+        was_training = self.network.training
+        self.network.eval()
+        try:
+            outputs = self.network(batch, stacks)
+        finally:
+            self.network.train(was_training)
+        heatmaps = torch.stack(outputs).float().cpu().numpy()
+        if not flip:
+            return heatmaps
+        count = len(crops)
+        return merge_flipped(heatmaps[:, :count], heatmaps[:, count:], self.flip_permutation)

@@ -1,0 +1,222 @@
+"""LSP-style data: the annotation loader, the validation split and training augmentation.
+
+Two layouts share one loader.  LSPet (``joints`` 14 x 3 x N: x, y, visible; ``imNNNNN.jpg``)
+masks joints flagged not visible, whose coordinates are often junk.  The original LSP
+(``joints`` 3 x 14 x N with an occlusion flag; ``imNNNN.jpg``) keeps every joint: its
+benchmark scores occluded joints too.  Entry i belongs to image i + 1, and entries whose image
+is absent are skipped (the shared LSPet copy withholds every tenth image).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.pose.affine import CropBox, box_from_keypoints, crop_matrix, apply_affine
+from app.pose.heatmaps import gaussian_heatmaps
+from app.pose.skeleton import LSP14
+
+# The crop the network is trained on (and the tracker uses): 1.3 x the joints' extent.
+BOX_MARGIN = 1.3
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """One person: image file, joints (14, 2) in image pixels, which joints are labelled."""
+
+    image_path: Path
+    joints: np.ndarray
+    visible: np.ndarray
+
+
+def load_annotations(root: str | Path) -> list[Annotation]:
+    """Every annotated image present under ``root`` (LSPet or LSP layout), in file order."""
+    from scipy.io import loadmat
+
+    root = Path(root)
+    mat_path = root / "joints.mat"
+    if not mat_path.is_file():
+        raise FileNotFoundError(f"{root}: no joints.mat (expected the LSP or LSPet layout)")
+    joints = np.asarray(loadmat(str(mat_path))["joints"], dtype=np.float64)
+    if joints.shape[:2] == (14, 3):  # LSPet: x, y, visible
+        coords, visible, digits = joints[:, :2, :], joints[:, 2, :] > 0.5, 5
+    elif joints.shape[:2] == (3, 14):  # LSP: x, y, occluded; all joints are scored
+        coords = joints[:2].transpose(1, 0, 2)
+        visible, digits = np.ones(joints.shape[1:], dtype=bool), 4
+    else:
+        raise ValueError(f"{mat_path}: joints has shape {joints.shape}, not 14x3xN or 3x14xN")
+    annotations = []
+    for index in range(joints.shape[-1]):
+        image_path = root / "images" / f"im{index + 1:0{digits}d}.jpg"
+        if image_path.is_file():
+            annotations.append(
+                Annotation(image_path, coords[:, :, index].copy(), visible[:, index].copy())
+            )
+    return annotations
+
+
+def split_validation(
+    annotations: list[Annotation], count: int = 500, seed: int = 2016
+) -> tuple[list[Annotation], list[Annotation]]:
+    """(train, validation): a fixed, seeded choice of ``count`` images held out of training.
+
+    The choice depends only on the image names present, so every session and machine that
+    sees the same folder holds out the same images.
+    """
+    names = sorted(a.image_path.name for a in annotations)
+    rng = np.random.default_rng(seed)
+    held_out = set(rng.choice(names, size=min(count, len(names)), replace=False).tolist())
+    train = [a for a in annotations if a.image_path.name not in held_out]
+    validation = [a for a in annotations if a.image_path.name in held_out]
+    return train, validation
+
+
+def read_image(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise OSError(f"{path}: cannot be decoded as an image")
+    return image
+
+
+def ground_truth_box(annotation: Annotation) -> CropBox | None:
+    """The evaluation and training crop: the labelled joints' box with the standard margin."""
+    return box_from_keypoints(annotation.joints, annotation.visible, BOX_MARGIN)
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Random crop parameters; the defaults are the recipe measured to train well here."""
+
+    scale: tuple[float, float] = (0.75, 1.25)
+    rotation: float = 30.0
+    rotation_probability: float = 0.6
+    flip_probability: float = 0.5
+    half_body_probability: float = 0.25
+    truncation_probability: float = 0.2
+    truncation_shift: float = 0.35  # of the box side
+    colour: float = 0.25
+
+
+UPPER_BODY = (6, 7, 8, 9, 10, 11, 12, 13)
+LOWER_BODY = (0, 1, 2, 3, 4, 5)
+
+
+@dataclass
+class TrainingSample:
+    """One network input and its supervision, all as numpy arrays."""
+
+    image: np.ndarray  # (size, size, 3) uint8 BGR
+    target: np.ndarray  # (J, H, H) float32
+    weight: np.ndarray  # (J,) float32: 0 for unlabelled joints
+
+
+def sample_crop(
+    annotation: Annotation, augmentation: Augmentation, rng: np.random.Generator
+) -> tuple[CropBox, float, bool]:
+    """Choose the box, rotation and flip for one training view of a person."""
+    visible = annotation.visible.copy()
+    if rng.random() < augmentation.half_body_probability:
+        part = UPPER_BODY if rng.random() < 0.7 else LOWER_BODY
+        in_part = np.zeros_like(visible)
+        in_part[list(part)] = True
+        if (visible & in_part).sum() >= 3:
+            visible &= in_part
+    box = box_from_keypoints(annotation.joints, visible, BOX_MARGIN, min_side=16.0)
+    assert box is not None  # callers pass annotations with labelled joints
+    side = box.side * rng.uniform(*augmentation.scale)
+    cx, cy = box.cx, box.cy
+    if rng.random() < augmentation.truncation_probability:
+        angle = rng.uniform(0, 2 * np.pi)
+        shift = augmentation.truncation_shift * side
+        cx, cy = cx + shift * np.cos(angle), cy + shift * np.sin(angle)
+    rotation = 0.0
+    if rng.random() < augmentation.rotation_probability:
+        rotation = float(rng.uniform(-augmentation.rotation, augmentation.rotation))
+    flip = bool(rng.random() < augmentation.flip_probability)
+    return CropBox(float(cx), float(cy), float(side)), rotation, flip
+
+
+def jitter_colour(image: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """Random brightness, contrast and saturation, each within +-strength."""
+    pixels = image.astype(np.float32)
+    grey = pixels.mean(axis=2, keepdims=True)
+    pixels = grey + (pixels - grey) * rng.uniform(1 - strength, 1 + strength)  # saturation
+    mean = pixels.mean()
+    pixels = mean + (pixels - mean) * rng.uniform(1 - strength, 1 + strength)  # contrast
+    pixels *= rng.uniform(1 - strength, 1 + strength)  # brightness
+    return np.clip(pixels, 0, 255).astype(np.uint8)
+
+
+def make_sample(
+    image: np.ndarray,
+    annotation: Annotation,
+    box: CropBox,
+    input_size: int,
+    sigma: float,
+    rotation: float = 0.0,
+    flip: bool = False,
+) -> TrainingSample:
+    """Warp the image to the crop and draw the heatmap targets in the same frame."""
+    matrix = crop_matrix(box, input_size, rotation)
+    crop = cv2.warpAffine(image, matrix, (input_size, input_size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT)
+    joints = apply_affine(crop_matrix(box, input_size // 4, rotation), annotation.joints)
+    weight = annotation.visible.astype(np.float32)
+    if flip:
+        permutation = LSP14.flip_permutation()
+        crop = crop[:, ::-1].copy()
+        joints = joints[permutation]
+        joints[:, 0] = input_size // 4 - 1 - joints[:, 0]
+        weight = weight[permutation]
+    target = gaussian_heatmaps(joints, input_size // 4, sigma, weight)
+    return TrainingSample(crop, target, weight)
+
+
+class LspTrainingSet:
+    """Decoded-once images with random augmented views, drawn from a seeded generator."""
+
+    def __init__(
+        self,
+        annotations: list[Annotation],
+        input_size: int,
+        sigma: float,
+        augmentation: Augmentation | None = None,
+        images: list[np.ndarray] | None = None,
+    ) -> None:
+        self.annotations = [a for a in annotations if a.visible.sum() >= 2]
+        self.images = images if images is not None else [read_image(a.image_path)
+                                                         for a in self.annotations]
+        self.input_size = input_size
+        self.sigma = sigma
+        self.augmentation = augmentation
+
+    def __len__(self) -> int:
+        return len(self.annotations)
+
+    def sample(self, index: int, rng: np.random.Generator | None) -> TrainingSample:
+        """An augmented view (or, without augmentation or rng, the plain ground-truth crop)."""
+        annotation = self.annotations[index]
+        image = self.images[index]
+        if self.augmentation is None or rng is None:
+            box = ground_truth_box(annotation)
+            assert box is not None
+            return make_sample(image, annotation, box, self.input_size, self.sigma)
+        box, rotation, flip = sample_crop(annotation, self.augmentation, rng)
+        sample = make_sample(image, annotation, box, self.input_size, self.sigma, rotation, flip)
+        if self.augmentation.colour > 0:
+            sample.image = jitter_colour(sample.image, self.augmentation.colour, rng)
+        return sample
+
+    def batch(
+        self, indices: np.ndarray, rng: np.random.Generator | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Stacked images (B, S, S, 3) uint8, targets (B, J, H, H), weights (B, J)."""
+        samples = [self.sample(int(i), rng) for i in indices]
+        return (
+            np.stack([s.image for s in samples]),
+            np.stack([s.target for s in samples]),
+            np.stack([s.weight for s in samples]),
+        )

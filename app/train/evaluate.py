@@ -1,0 +1,101 @@
+"""PCK@0.2 of a model on an LSP-layout folder, with the ground-truth person box."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.model.runner import HeatmapPredictor
+from app.pose.affine import crop_to_frame, warp_crop
+from app.pose.heatmaps import decode_heatmaps
+from app.pose.metrics import pck_hits, pck_percent, torso_diameters
+from app.train.data import Annotation, ground_truth_box
+
+
+@dataclass
+class Evaluation:
+    """PCK in percent: overall (last stack run), per stack, per joint (last stack)."""
+
+    mean: float
+    per_stack: list[float]
+    per_joint: dict[str, float]
+    images: int
+    threshold: float
+
+    def to_dict(self) -> dict:
+        return {
+            "mean": round(self.mean, 2),
+            "per_stack": [round(v, 2) for v in self.per_stack],
+            "per_joint": {k: round(v, 2) for k, v in self.per_joint.items()},
+            "images": self.images,
+            "threshold": self.threshold,
+        }
+
+
+@dataclass
+class Predictions:
+    """Per-stack predicted joints (K, N, J, 2) in image pixels, and the truth they face."""
+
+    joints: np.ndarray
+    truth: np.ndarray
+    visible: np.ndarray
+    torso: np.ndarray
+
+
+def predict_annotations(
+    predictor: HeatmapPredictor,
+    annotations: list[Annotation],
+    images: list[np.ndarray],
+    stacks: int | None = None,
+    flip: bool = False,
+    batch_size: int = 32,
+) -> Predictions:
+    """Run every annotated person through crop, network and decoding (no augmentation)."""
+    spec = predictor.spec
+    left_shoulder = spec.skeleton.index("left shoulder")
+    right_hip = spec.skeleton.index("right hip")
+    usable = [
+        (a, im) for a, im in zip(annotations, images, strict=True)
+        if a.visible[left_shoulder] and a.visible[right_hip] and ground_truth_box(a) is not None
+    ]
+    per_stack: list[list[np.ndarray]] = []
+    for start in range(0, len(usable), batch_size):
+        chunk = usable[start:start + batch_size]
+        boxes = [ground_truth_box(a) for a, _ in chunk]
+        crops = np.stack([warp_crop(im, box, spec.input_size)[0]
+                          for (_, im), box in zip(chunk, boxes, strict=True)])
+        heatmaps = predictor(crops, stacks, flip)
+        if not per_stack:
+            per_stack = [[] for _ in range(len(heatmaps))]
+        for k, stack_maps in enumerate(heatmaps):
+            for maps, box in zip(stack_maps, boxes, strict=True):
+                points, _ = decode_heatmaps(maps)
+                per_stack[k].append(crop_to_frame(points, box, spec.heatmap_size))
+    truth = np.stack([a.joints for a, _ in usable]) if usable else np.zeros((0, 14, 2))
+    visible = np.stack([a.visible for a, _ in usable]) if usable else np.zeros((0, 14), bool)
+    return Predictions(
+        joints=np.array([np.stack(p) for p in per_stack]),
+        truth=truth,
+        visible=visible,
+        torso=torso_diameters(truth, left_shoulder, right_hip),
+    )
+
+
+def score(predictions: Predictions, joint_names: tuple[str, ...], threshold: float = 0.2
+          ) -> Evaluation:
+    """PCK@threshold per stack and per joint, over the joints visible in the truth."""
+    per_stack = []
+    per_joint = np.full(len(joint_names), np.nan)
+    for joints in predictions.joints:
+        hits, counted = pck_hits(joints, predictions.truth, predictions.visible,
+                                 predictions.torso, threshold)
+        mean, per_joint = pck_percent(hits, counted)
+        per_stack.append(mean)
+    return Evaluation(
+        mean=per_stack[-1] if per_stack else float("nan"),
+        per_stack=per_stack,
+        per_joint=dict(zip(joint_names, per_joint.tolist(), strict=True)),
+        images=len(predictions.truth),
+        threshold=threshold,
+    )
