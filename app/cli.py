@@ -52,6 +52,149 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_info_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("info", help="describe a checkpoint")
+    parser.add_argument("--checkpoint", help="a .safetensors or public-layout file "
+                        "(default: the embedded model)")
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from app.model.checkpoint import load_model
+    from app.model.complexity import flops_per_stack_count, parameter_count
+
+    loaded = load_model(args.checkpoint)
+    spec = loaded.spec
+    config = spec.config
+    print(f"checkpoint   {loaded.source}")
+    print(f"layout       {spec.layout}")
+    print(f"architecture {config.stacks} stacks x {config.channels} channels, hourglass depth "
+          f"{config.depth}, {config.blocks} residual(s) per slot")
+    print(f"input        {spec.input_size} x {spec.input_size} px, heatmaps "
+          f"{spec.heatmap_size} x {spec.heatmap_size}")
+    print(f"parameters   {parameter_count(loaded.network) / 1e6:.2f} M")
+    flops = flops_per_stack_count(loaded.network, spec.input_size)
+    print("GFLOPs       " + ", ".join(f"{k + 1} stack{'s' * (k > 0)}: {f / 1e9:.2f}"
+                                      for k, f in enumerate(flops)))
+    print(f"joints       {spec.skeleton.num_joints}: {', '.join(spec.skeleton.joint_names)}")
+    training = spec.training
+    if training:
+        print("training     " + ", ".join(
+            f"{key} {training[key]}" for key in ("dataset", "steps", "epochs", "hours", "device",
+                                                 "validation_pck", "validation_per_stack")
+            if key in training))
+    else:
+        print("training     (no summary in this checkpoint)")
+    return 0
+
+
+def add_infer_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("infer", help="poses of every frame of a video, image, "
+                                 "folder or camera, as JSON lines")
+    parser.add_argument("--input", required=True, help="video, image, folder, or camera index")
+    parser.add_argument("--json", required=True, help="output: one JSON object per frame")
+    parser.add_argument("--out", help="also write the annotated frames as an MP4")
+    add_model_options(parser)
+    parser.add_argument("--max-frames", type=int, default=None,
+                        help="stop after this many frames (cameras run until Ctrl-C)")
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", help="default: the embedded model")
+    parser.add_argument("--stacks", type=int, default=None, help="run the first K stacks")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--flip", action="store_true", help="flip test (about 2x the time)")
+
+
+def run_infer(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from app.engine.drawing import draw_pose
+    from app.engine.output import JsonLinesWriter, VideoWriter, pose_record
+    from app.engine.pipeline import PipelineOptions, PosePipeline, create_predictor
+    from app.engine.sources import open_source
+    from app.model.checkpoint import load_model
+
+    loaded = load_model(args.checkpoint)
+    check_stacks(args.stacks, loaded.spec.config.stacks)
+    pipeline = PosePipeline(create_predictor(loaded, args.device))
+    options = PipelineOptions(stacks=args.stacks, flip=args.flip)
+    skeleton = loaded.spec.skeleton
+    with open_source(args.input) as source:
+        json_writer = JsonLinesWriter(args.json)
+        video_writer = VideoWriter(args.out, source.fps or 30.0) if args.out else None
+        total = source.frame_count
+        if args.max_frames is not None:
+            total = min(total or args.max_frames, args.max_frames)
+        bar = tqdm(total=total, unit="frame", desc=source.description, dynamic_ncols=True)
+        frames = 0
+        try:
+            for frame in source:
+                result = pipeline.process(frame, options)
+                json_writer.write(pose_record(result, skeleton))
+                if video_writer:
+                    video_writer.write(draw_pose(frame.image.copy(), result.keypoints,
+                                                 result.confidences, skeleton))
+                frames += 1
+                bar.update(1)
+                if args.max_frames is not None and frames >= args.max_frames:
+                    break
+        except KeyboardInterrupt:
+            bar.write("interrupted: keeping the frames done so far")
+        finally:
+            bar.close()
+            json_writer.close()
+            if video_writer:
+                video_writer.close()
+    print(f"{frames} frames -> {args.json}" + (f" and {args.out}" if args.out else ""))
+    return 0
+
+
+def check_stacks(stacks: int | None, available: int) -> None:
+    if stacks is not None and not 1 <= stacks <= available:
+        raise UsageError(f"--stacks must be between 1 and {available} for this model")
+
+
+def add_eval_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("eval", help="PCK@0.2 on an LSP or LSPet layout folder")
+    parser.add_argument("--dataset", required=True, help="folder with images/ and joints.mat")
+    parser.add_argument("--json", help="write the scores here")
+    parser.add_argument("--plot", help="write the PCK-versus-threshold curves here (PNG)")
+    parser.add_argument("--split", choices=("all", "validation"), default="all",
+                        help="validation: only the slice that training holds out")
+    add_model_options(parser)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from app.engine.pipeline import create_predictor
+    from app.model.checkpoint import load_model
+    from app.train.data import load_annotations, read_image, split_validation
+    from app.train.evaluate import predict_annotations, score
+    from app.train.report import format_table, plot_pck_curves
+
+    loaded = load_model(args.checkpoint)
+    check_stacks(args.stacks, loaded.spec.config.stacks)
+    try:
+        annotations = load_annotations(args.dataset)
+    except (FileNotFoundError, ValueError) as error:
+        raise UsageError(str(error)) from error
+    if args.split == "validation":
+        annotations = split_validation(annotations)[1]
+    images = [read_image(a.image_path) for a in annotations]
+    predictor = create_predictor(loaded, args.device)
+    predictions = predict_annotations(predictor, annotations, images, args.stacks, args.flip)
+    evaluation = score(predictions, loaded.spec.skeleton.joint_names)
+    print(format_table(evaluation))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as file:
+            json.dump({**evaluation.to_dict(), "checkpoint": str(loaded.source),
+                       "flip": args.flip}, file, indent=2)
+    if args.plot:
+        plot_pck_curves(predictions, loaded.spec.skeleton, args.plot)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hourglass-pose",
@@ -59,18 +202,44 @@ def build_parser() -> argparse.ArgumentParser:
                     "stack's refinement and every joint's heatmap. With no command, opens the app.",
     )
     parser.add_argument("--version", action="version", version=f"hourglass-pose {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the window, run the pipeline on --input (or the camera, or "
+                             "frames the app draws), check it, print a summary, exit 0 or 1")
+    parser.add_argument("--input", help="the app: open this video, image or folder at start")
+    parser.add_argument("--checkpoint", help="the app: the model to load (default: embedded)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                        help="the app: where the network runs")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_info_parser(commands)
+    add_infer_parser(commands)
+    add_eval_parser(commands)
     add_train_parser(commands)
     return parser
 
 
-RUNNERS = {"train": run_train}
+RUNNERS = {"info": run_info, "infer": run_infer, "eval": run_eval, "train": run_train}
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """The project's own error types: what they say is meant for the user."""
+    from app.engine.output import OutputError
+    from app.engine.sources import SourceError
+    from app.model.checkpoint import CheckpointError
+    from app.model.runner import DeviceError
+
+    return UsageError, CheckpointError, SourceError, OutputError, DeviceError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command is None:
+        from app.gui.main import run_app, run_self_test
+
+        if args.self_test:
+            return run_self_test(args.input, args.checkpoint, args.device)
+        return run_app(args.checkpoint, args.device, args.input)
     try:
         return RUNNERS[args.command](args)
-    except UsageError as error:
+    except user_errors() as error:
         print(f"hourglass-pose: {error}", file=sys.stderr)
         return 2

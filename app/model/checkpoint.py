@@ -175,6 +175,16 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
     return LoadedModel(network, spec, path)
 
 
+def load_model(path: str | Path | None = None) -> LoadedModel:
+    """The given checkpoint, else the embedded default model."""
+    from app.paths import default_checkpoint
+
+    chosen = path or default_checkpoint()
+    if chosen is None:
+        raise CheckpointError("no checkpoint given, and this copy has no default model in models/")
+    return load_checkpoint(chosen)
+
+
 def read_pickled_checkpoint(path: Path) -> dict[str, Any]:
     """``torch.load`` restricted to tensors and plain containers: a pickle cannot run code."""
     try:

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+STEM_LAYOUTS = ("newell", "bearpaw")
+
 
 @dataclass(frozen=True)
 class HourglassConfig:
@@ -28,14 +30,21 @@ class HourglassConfig:
     joints: int = 14
     blocks: int = 1  # residual modules per hourglass slot (bearpaw's ``num_blocks``)
     stem_channels: int = 64
+    # Where the stem widens to ``channels``: in its last residual as in Newell's original
+    # code ("newell"), or one residual earlier as bearpaw's port does ("bearpaw").
+    stem: str = "newell"
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, int | str]:
         return asdict(self)
 
     def __post_init__(self) -> None:
+        if self.stem not in STEM_LAYOUTS:
+            raise ValueError(f"HourglassConfig.stem must be one of {STEM_LAYOUTS}, "
+                             f"got {self.stem!r}")
         for name, value in asdict(self).items():
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"HourglassConfig.{name} must be a positive integer, got {value!r}")
+            if name != "stem" and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"HourglassConfig.{name} must be a positive integer, "
+                                 f"got {value!r}")
         if self.channels % 2:
             raise ValueError(f"HourglassConfig.channels must be even, got {self.channels}")
 
@@ -56,9 +65,9 @@ class Residual(nn.Module):
         self.conv2 = nn.Conv2d(mid, mid, 3, padding=1)
         self.bn3 = nn.BatchNorm2d(mid)
         self.conv3 = nn.Conv2d(mid, out_channels, 1)
-        self.skip = (
-            nn.Identity() if in_channels == out_channels else nn.Conv2d(in_channels, out_channels, 1)
-        )
+        self.skip: nn.Module = nn.Identity()
+        if in_channels != out_channels:
+            self.skip = nn.Conv2d(in_channels, out_channels, 1)
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -111,13 +120,15 @@ class Hourglass(nn.Module):
 class Stem(nn.Module):
     """7x7 stride-2 convolution, residual, max-pool, two residuals: 1/4 of the input size."""
 
-    def __init__(self, stem_channels: int, channels: int) -> None:
+    def __init__(self, stem_channels: int, channels: int, layout: str = "newell") -> None:
         super().__init__()
+        wide = 2 * stem_channels
+        middle = channels if layout == "bearpaw" else wide
         self.conv = ConvBnRelu(3, stem_channels, 7, stride=2)
-        self.res1 = Residual(stem_channels, 2 * stem_channels)
+        self.res1 = Residual(stem_channels, wide)
         self.pool = nn.MaxPool2d(2, 2)
-        self.res2 = Residual(2 * stem_channels, 2 * stem_channels)
-        self.res3 = Residual(2 * stem_channels, channels)
+        self.res2 = Residual(wide, middle)
+        self.res3 = Residual(middle, channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.res3(self.res2(self.pool(self.res1(self.conv(x)))))
@@ -159,7 +170,7 @@ class StackedHourglass(nn.Module):
     def __init__(self, config: HourglassConfig) -> None:
         super().__init__()
         self.config = config
-        self.stem = Stem(config.stem_channels, config.channels)
+        self.stem = Stem(config.stem_channels, config.channels, config.stem)
         self.stacks = nn.ModuleList(HourglassStack(config) for _ in range(config.stacks))
         self.reinjections = nn.ModuleList(
             Reinjection(config.channels, config.joints) for _ in range(config.stacks - 1)

@@ -1,7 +1,8 @@
 """Public PyTorch hourglass checkpoints, renamed onto our module tree.
 
-Two ports of Newell et al.'s network are widely shared, and both compute exactly what our
-:class:`~app.model.hourglass.StackedHourglass` computes; only their module names differ:
+Two ports of Newell et al.'s network are widely shared.  Past the stem, both compute exactly
+what our :class:`~app.model.hourglass.StackedHourglass` computes and only their module names
+differ (bearpaw's stem widens one residual earlier: ``HourglassConfig.stem = "bearpaw"``):
 
 * princeton-vl ``pytorch_stacked_hourglass`` (``PoseNet``): saved from ``Trainer(DataParallel(
   PoseNet))``, so keys start ``model.module.``; a recursive ``Hourglass`` (``up1``, ``low1``,
@@ -10,9 +11,10 @@ Two ports of Newell et al.'s network are widely shared, and both compute exactly
   ``module.``; a flat ``hg[level][slot]`` table per hourglass whose level 0 is the innermost.
 
 Each layout is a small table of renames (their module path to ours) plus a function for the
-hourglass levels.  Sizes are read from the tensors, never assumed, and any tensor no rule
-explains is refused by name: a file that loads but computes something else would be worse
-than an error.  Missing tensors are left for ``build_network`` to report.
+hourglass levels.  Sizes are read from the tensors, never assumed.  Any tensor no rule explains,
+and any structure ours cannot express, is refused with the reason: a file that loads but
+computes something else would be worse than an error.  Missing tensors are left for
+``build_network`` to report.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ class Layout:
     residual: dict[str, str]  # their module inside a residual block -> ours
     hourglass: HourglassMapper
     infer_config: Callable[[State, Path], HourglassConfig]
+    # Why our module tree cannot hold these weights, or None when it can.
+    unsupported: Callable[[State, HourglassConfig], str | None]
     mean: tuple[float, float, float]
 
 
@@ -104,21 +108,25 @@ def princeton_config(state: State, path: Path) -> HourglassConfig:
     """Sizes from the tensors; depth is how many nested levels have an ``up1`` branch."""
     head = require(state, "outs.0.conv.weight", path, "princeton-vl")
     levels = {m.group(1) for m in matches(state, r"hgs\.0\.0\.((?:low2\.)*)up1\.")}
-    channels = head.shape[1]
-    widened = require(state, "hgs.0.0.low1.conv3.conv.weight", path, "princeton-vl").shape[0]
-    if widened != channels:
-        raise CheckpointError(
-            f"{path}: this princeton-vl PoseNet was built with increase={widened - channels}, "
-            "so its hourglasses widen inside; only increase=0 (the published setting) is supported"
-        )
     return make_config(
         path,
         stacks=count(state, r"outs\.(\d+)\.conv\.weight"),
-        channels=channels,
+        channels=head.shape[1],
         depth=len(levels),
         joints=head.shape[0],
         blocks=1,
         stem_channels=require(state, "pre.0.conv.weight", path, "princeton-vl").shape[0],
+    )
+
+
+def princeton_unsupported(state: State, config: HourglassConfig) -> str | None:
+    """``PoseNet(increase=n)`` widens each hourglass's lower branch by n; ours keeps one width."""
+    low1 = state.get("hgs.0.0.low1.conv3.conv.weight")
+    if low1 is None or low1.shape[0] == config.channels:
+        return None  # a missing tensor is build_network's to report
+    return (
+        f"it was built with increase={low1.shape[0] - config.channels}, so its hourglasses widen "
+        "inside; only increase=0 (the published setting) has the same structure as ours"
     )
 
 
@@ -148,8 +156,8 @@ PRINCETON = Layout(
         rule(r"features\.(\d+)\.1\.conv", r"stacks.\1.features.0"),
         rule(r"features\.(\d+)\.1\.bn", r"stacks.\1.features.1"),
         rule(r"outs\.(\d+)\.conv", r"stacks.\1.head"),
-        rule(r"merge_features\.(\d+)\.conv", r"reinjections.\1.features"),
-        rule(r"merge_preds\.(\d+)\.conv", r"reinjections.\1.heatmaps"),
+        rule(r"merge_features\.(\d+)\.conv\.conv", r"reinjections.\1.features"),
+        rule(r"merge_preds\.(\d+)\.conv\.conv", r"reinjections.\1.heatmaps"),
     ),
     residual={
         "bn1": "bn1", "conv1.conv": "conv1",
@@ -159,6 +167,7 @@ PRINCETON = Layout(
     },
     hourglass=princeton_hourglass,
     infer_config=princeton_config,
+    unsupported=princeton_unsupported,
     mean=(0.0, 0.0, 0.0),
 )
 
@@ -188,6 +197,7 @@ def bearpaw_config(state: State, path: Path) -> HourglassConfig:
         joints=head.shape[0],
         blocks=count(state, r"hg\.0\.hg\.0\.0\.(\d+)\."),
         stem_channels=require(state, "conv1.weight", path, "bearpaw").shape[0],
+        stem="bearpaw",  # its layer2 widens to the full width, one residual before ours
     )
 
 
@@ -216,6 +226,7 @@ BEARPAW = Layout(
     },
     hourglass=bearpaw_hourglass,
     infer_config=bearpaw_config,
+    unsupported=lambda _state, _config: None,
     # bearpaw's data/mpii/mean.pth.tar; its color_normalize subtracts it and divides by nothing.
     mean=(0.4404, 0.4440, 0.4327),
 )
@@ -238,6 +249,9 @@ def convert_public_checkpoint(checkpoint: dict, path: Path) -> tuple[ModelSpec, 
     if layout is PRINCETON:
         state = drop_unused_skips(state)
     config = layout.infer_config(state, path)
+    reason = layout.unsupported(state, config)
+    if reason is not None:
+        raise CheckpointError(f"{path}: a {layout.title} checkpoint, but {reason}")
     if config.joints != MPII16.num_joints:
         raise CheckpointError(
             f"{path}: this {layout.title} model predicts {config.joints} joints; "
@@ -296,7 +310,8 @@ def rename(state: State, layout: Layout, depth: int, path: Path) -> State:
         else:
             renamed[ours] = tensor
     if unknown:
-        shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        shown = ", ".join(unknown[:5]) + more
         raise CheckpointError(
             f"{path}: looks like a {layout.title} checkpoint, but {len(unknown)} tensors are not "
             f"part of that network ({shown}); it may come from a modified copy of it"

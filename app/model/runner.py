@@ -33,7 +33,9 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 def cpu_supports_bf16() -> bool:
     """Whether oneDNN has native bf16 kernels on this CPU (AVX512-BF16 or AMX)."""
-    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return bool(
+        torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    )
 
 
 class HeatmapPredictor:
@@ -52,8 +54,14 @@ class HeatmapPredictor:
         self.network = network.to(self.device, dtype).to(memory_format=torch.channels_last)
         self.flip_permutation = spec.skeleton.flip_permutation()
 
+    @property
+    def precision(self) -> str:
+        return {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}[self.dtype]
+
     @torch.inference_mode()
-    def __call__(self, crops: np.ndarray, stacks: int | None = None, flip: bool = False) -> np.ndarray:
+    def __call__(
+        self, crops: np.ndarray, stacks: int | None = None, flip: bool = False
+    ) -> np.ndarray:
         """Heatmaps (K, B, J, H, W) float32 for (B, S, S, 3) uint8 BGR crops."""
         batch = normalise_batch(crops, self.spec.mean, self.spec.std, self.device, self.dtype)
         if flip:
@@ -62,6 +70,8 @@ class HeatmapPredictor:
         self.network.eval()
         try:
             outputs = self.network(batch, stacks)
+        except torch.OutOfMemoryError as error:
+            raise DeviceError(f"{self.device.type.upper()} ran out of memory") from error
         finally:
             self.network.train(was_training)
         heatmaps = torch.stack(outputs).float().cpu().numpy()

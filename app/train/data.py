@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.pose.affine import CropBox, box_from_keypoints, crop_matrix, apply_affine
+from app.pose.affine import CropBox, apply_affine, box_from_keypoints, crop_matrix
 from app.pose.heatmaps import gaussian_heatmaps
 from app.pose.skeleton import LSP14
 

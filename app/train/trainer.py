@@ -27,8 +27,13 @@ from app.model.hourglass import HourglassConfig, StackedHourglass
 from app.model.inputs import normalise_batch
 from app.model.runner import HeatmapPredictor, cpu_supports_bf16
 from app.pose.skeleton import LSP14
-from app.train.data import Augmentation, LspTrainingSet, load_annotations, read_image, \
-    split_validation
+from app.train.data import (
+    Augmentation,
+    LspTrainingSet,
+    load_annotations,
+    read_image,
+    split_validation,
+)
 from app.train.evaluate import predict_annotations, score
 
 

@@ -1,0 +1,1 @@
+"""From media to poses: frame sources, the per-frame pipeline, drawing and output writers."""

@@ -1,0 +1,113 @@
+"""Drawing poses on frames, in one place for every consumer: GUI, videos, snapshots.
+
+Limbs are coloured by side (left blue, right orange, centre green: the usual convention of
+pose demos), joints by confidence (red unsure to green sure).  Everything is BGR uint8.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from app.pose.skeleton import Side, Skeleton
+
+SIDE_COLOURS: dict[Side, tuple[int, int, int]] = {
+    "left": (235, 140, 40),
+    "right": (30, 140, 255),
+    "centre": (90, 200, 90),
+}
+
+
+def confidence_colour(confidence: float) -> tuple[int, int, int]:
+    """Red at 0, yellow at 0.5, green at 1 (BGR)."""
+    c = float(np.clip(confidence, 0.0, 1.0))
+    return (40, int(255 * min(1.0, 2 * c)), int(255 * min(1.0, 2 * (1 - c))))
+
+
+def line_width(image: np.ndarray) -> int:
+    """Strokes that stay visible on small and large frames alike."""
+    return max(2, round(max(image.shape[:2]) / 240))
+
+
+def draw_pose(
+    image: np.ndarray,
+    keypoints: np.ndarray,
+    confidences: np.ndarray,
+    skeleton: Skeleton,
+    threshold: float = 0.3,
+) -> np.ndarray:
+    """Draw limbs and joints above ``threshold`` onto ``image`` (in place) and return it."""
+    width = line_width(image)
+    shown = confidences >= threshold
+    points = np.round(keypoints).astype(int)
+    for a, b in skeleton.edges:
+        if shown[a] and shown[b]:
+            side = skeleton.side(a) if skeleton.side(a) == skeleton.side(b) else "centre"
+            cv2.line(image, tuple(points[a]), tuple(points[b]), SIDE_COLOURS[side], width,
+                     cv2.LINE_AA)
+    for joint in np.flatnonzero(shown):
+        centre = tuple(points[joint])
+        cv2.circle(image, centre, width + 2, (20, 20, 20), -1, cv2.LINE_AA)
+        cv2.circle(image, centre, width + 1, confidence_colour(confidences[joint]), -1,
+                   cv2.LINE_AA)
+    return image
+
+
+def draw_box(image: np.ndarray, box_xywh: tuple[float, float, float, float],
+             colour: tuple[int, int, int] = (200, 200, 200)) -> np.ndarray:
+    """The crop the network looked at, as a thin rectangle."""
+    x, y, w, h = (round(v) for v in box_xywh)
+    cv2.rectangle(image, (x, y), (x + w, y + h), colour, 1, cv2.LINE_AA)
+    return image
+
+
+HEATMAP_COLOURMAP = cv2.COLORMAP_INFERNO
+
+
+def colourise_heatmap(heatmap: np.ndarray, size: int | None = None) -> np.ndarray:
+    """A (H, W) heatmap on the fixed 0..1 scale as a BGR image, optionally resized to ``size``.
+
+    The scale is fixed, not stretched per map, so a weak joint looks weak.
+    """
+    levels = (np.clip(heatmap, 0.0, 1.0) * 255).astype(np.uint8)
+    if size is not None:
+        levels = cv2.resize(levels, (size, size), interpolation=cv2.INTER_LINEAR)
+    return cv2.applyColorMap(levels, HEATMAP_COLOURMAP)
+
+
+def colour_scale(height: int, width: int) -> np.ndarray:
+    """The colour map as a vertical bar, 1 at the top: the legend next to heatmaps."""
+    ramp = np.linspace(255, 0, height).astype(np.uint8)[:, None].repeat(width, axis=1)
+    return cv2.applyColorMap(ramp, HEATMAP_COLOURMAP)
+
+
+def overlay_heatmap(
+    image: np.ndarray, heatmap: np.ndarray, frame_from_heatmap: np.ndarray, alpha: float = 0.6
+) -> np.ndarray:
+    """Blend a heatmap, warped back into the frame, onto ``image`` (in place)."""
+    height, width = image.shape[:2]
+    warped = cv2.warpAffine(np.clip(heatmap, 0, 1).astype(np.float32), frame_from_heatmap,
+                            (width, height), flags=cv2.INTER_LINEAR)
+    coloured = cv2.applyColorMap((warped * 255).astype(np.uint8), HEATMAP_COLOURMAP)
+    weight = (alpha * np.sqrt(warped))[..., None]  # low values fade out rather than tint
+    image[:] = (image * (1 - weight) + coloured * weight).astype(np.uint8)
+    return image
+
+
+def stack_shade(stack: int, stacks: int) -> tuple[int, int, int]:
+    """Stack k's colour in the refinement view: pale cyan (first) to deep magenta (last)."""
+    t = stack / max(1, stacks - 1)
+    first, last = np.array([230, 230, 120]), np.array([200, 40, 220])
+    return tuple(int(v) for v in (1 - t) * first + t * last)
+
+
+def draw_stack_points(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Each stack's estimate of one joint, (K, 2), in its shade, joined in stack order."""
+    width = line_width(image)
+    pixels = np.round(points).astype(int)
+    for k in range(len(pixels) - 1):
+        cv2.line(image, tuple(pixels[k]), tuple(pixels[k + 1]), (255, 255, 255), 1, cv2.LINE_AA)
+    for k, point in enumerate(pixels):
+        cv2.circle(image, tuple(point), width + 3, (0, 0, 0), -1, cv2.LINE_AA)
+        cv2.circle(image, tuple(point), width + 2, stack_shade(k, len(pixels)), -1, cv2.LINE_AA)
+    return image

@@ -1,0 +1,126 @@
+"""One frame in, one pose out: track the person, crop, run the network, decode, smooth.
+
+The person box follows the last confident pose (MediaPipe's region-of-interest tracking): the
+first frame, or any frame after the pose was lost, is searched whole (letterboxed).  The
+result carries everything a consumer may draw, in frame pixels; heatmaps only when asked,
+since copying them out costs time and memory on every frame.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from app.engine.sources import Frame
+from app.model.checkpoint import LoadedModel
+from app.model.runner import HeatmapPredictor, resolve_device
+from app.pose.affine import CropBox, box_from_keypoints, crop_to_frame, frame_box, warp_crop
+from app.pose.heatmaps import decode_heatmaps
+from app.pose.smoothing import OneEuroFilter
+
+# Tracking: the crop around the last pose is a little roomier than the training crop (1.3x),
+# so limbs at its edge can come back into view.
+TRACKING_MARGIN = 1.5
+TRACKING_MIN_JOINTS = 4
+TRACKING_MIN_CONFIDENCE = 0.3
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """What the user controls per frame; changing it takes effect on the next frame."""
+
+    stacks: int | None = None  # None: every stack of the model
+    flip: bool = False
+    smoothing: bool = True
+    keep_heatmaps: bool = False
+    tracking: bool = True
+
+
+@dataclass(frozen=True)
+class PoseResult:
+    """A finished frame: the pose in frame pixels and how it was obtained."""
+
+    frame_index: int
+    timestamp: float
+    keypoints: np.ndarray  # (J, 2), smoothed when smoothing is on
+    confidences: np.ndarray  # (J,)
+    stack_keypoints: np.ndarray  # (K, J, 2): each computed stack's own decoded joints
+    box: CropBox
+    stacks: int
+    heatmaps: np.ndarray | None = None  # (K, J, H, W) when asked for
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def create_predictor(loaded: LoadedModel, device: str = "auto") -> HeatmapPredictor:
+    """The network on the best device there is (or the one asked for)."""
+    return HeatmapPredictor(loaded.network, loaded.spec, resolve_device(device))
+
+
+class PosePipeline:
+    """Turns frames into :class:`PoseResult`; keeps the tracking and smoothing state."""
+
+    def __init__(self, predictor: HeatmapPredictor) -> None:
+        self.predictor = predictor
+        self.spec = predictor.spec
+        self.smoother = OneEuroFilter()
+        self._next_box: CropBox | None = None
+
+    def reset(self) -> None:
+        """Forget the person: the next frame is searched whole and not smoothed."""
+        self._next_box = None
+        self.smoother.reset()
+
+    def process(self, frame: Frame, options: PipelineOptions = PipelineOptions()) -> PoseResult:
+        started = time.perf_counter()
+        height, width = frame.image.shape[:2]
+        box = self._next_box if (options.tracking and self._next_box) else frame_box(width, height)
+        crop, _ = warp_crop(frame.image, box, self.spec.input_size)
+        cropped = time.perf_counter()
+
+        heatmaps = self.predictor(crop[None], options.stacks, options.flip)[:, 0]
+        inferred = time.perf_counter()
+
+        stack_points = []
+        for stack_maps in heatmaps:
+            points, confidences = decode_heatmaps(stack_maps)
+            stack_points.append(crop_to_frame(points, box, self.spec.heatmap_size))
+        keypoints = stack_points[-1]
+        decoded = time.perf_counter()
+
+        if options.smoothing:
+            keypoints = self.smoother(keypoints, confidences, frame.timestamp)
+        else:
+            self.smoother.reset()
+        self._next_box = self._track(keypoints, confidences, box)
+        finished = time.perf_counter()
+
+        return PoseResult(
+            frame_index=frame.index,
+            timestamp=frame.timestamp,
+            keypoints=keypoints,
+            confidences=confidences,
+            stack_keypoints=np.stack(stack_points),
+            box=box,
+            stacks=len(heatmaps),
+            heatmaps=heatmaps if options.keep_heatmaps else None,
+            timings_ms={
+                "crop": 1000 * (cropped - started),
+                "model": 1000 * (inferred - cropped),
+                "decode": 1000 * (decoded - inferred),
+                "smooth": 1000 * (finished - decoded),
+            },
+        )
+
+    def _track(self, keypoints: np.ndarray, confidences: np.ndarray, box: CropBox
+               ) -> CropBox | None:
+        """Next frame's box from this pose, or None (search the whole frame) if it is weak."""
+        confident = confidences >= TRACKING_MIN_CONFIDENCE
+        if confident.sum() < TRACKING_MIN_JOINTS:
+            return None
+        tracked = box_from_keypoints(keypoints, confident, TRACKING_MARGIN)
+        if tracked is None:
+            return None
+        # Never zoom in below a tenth of the current box: a collapsed pose is not a person.
+        return replace(tracked, side=max(tracked.side, box.side / 10))

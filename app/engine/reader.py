@@ -1,0 +1,87 @@
+"""Reading frames on a thread of their own, so capture overlaps inference.
+
+Two policies, one class.  A live source (a camera) keeps only its newest frame: when the
+model is slower than the camera, older frames are dropped, so the pose never lags behind the
+person.  A file keeps a short queue and never drops: every frame of a video is processed,
+while the next one is already being decoded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+from app.engine.sources import Frame, FrameSource, SourceError
+
+
+class FrameReader:
+    """Pulls frames from ``source`` in the background; ``next()`` hands them out in order."""
+
+    def __init__(self, source: FrameSource, queue_size: int = 2) -> None:
+        self.source = source
+        self.latest_only = source.is_live
+        self._frames: deque[Frame] = deque(maxlen=1 if self.latest_only else queue_size)
+        self._capacity = self._frames.maxlen or queue_size
+        self._condition = threading.Condition()
+        self._finished = False
+        self._error: SourceError | None = None
+        self._stopping = False
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._run, name="frame-reader", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                frame = self.source.read()
+                with self._condition:
+                    if frame is None or self._stopping:
+                        break
+                    if not self.latest_only:
+                        while len(self._frames) >= self._capacity and not self._stopping:
+                            self._condition.wait()
+                    elif self._frames:
+                        self.dropped += 1
+                    self._frames.append(frame)
+                    self._condition.notify_all()
+        except SourceError as error:
+            with self._condition:
+                self._error = error
+        finally:
+            with self._condition:
+                self._finished = True
+                self._condition.notify_all()
+
+    def next(self, timeout: float | None = None) -> Frame | None:
+        """The next frame; None at the end of a file (or after ``timeout`` seconds).
+
+        Raises the source's SourceError once the frames read before it are used up.
+        """
+        with self._condition:
+            self._condition.wait_for(lambda: self._frames or self._finished, timeout)
+            if self._frames:
+                frame = self._frames.popleft()
+                self._condition.notify_all()
+                return frame
+            if self._error is not None:
+                raise self._error
+            return None
+
+    @property
+    def finished(self) -> bool:
+        with self._condition:
+            return self._finished and not self._frames
+
+    def close(self) -> None:
+        """Stop the thread and close the source."""
+        with self._condition:
+            self._stopping = True
+            self._condition.notify_all()
+        self._thread.join(timeout=5.0)
+        self.source.close()
+
+    def __enter__(self) -> FrameReader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

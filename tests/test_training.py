@@ -1,0 +1,216 @@
+"""Training data, the trainer's step, exact resume, DDP, and evaluation, on real LSPet data."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import socket
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+from scipy.io import savemat
+
+from app.cli import main
+from app.pose.heatmaps import decode_heatmaps
+from app.pose.skeleton import LSP14
+from app.train.data import (
+    Augmentation,
+    LspTrainingSet,
+    load_annotations,
+    make_sample,
+    split_validation,
+)
+from app.train.trainer import TrainConfig, Trainer, heatmap_loss, learning_rate
+
+
+def tiny_config(data: Path, run_dir: Path, **changes) -> TrainConfig:
+    config = TrainConfig(data=str(data), run_dir=str(run_dir), stacks=2, channels=16, depth=2,
+                         input_size=64, batch_size=4, validation_images=8, eval_every=10_000,
+                         save_every=10_000, warmup_steps=1, epochs=2)
+    return replace(config, **changes)
+
+
+def test_lspet_loader_skips_absent_images_and_masks_invisible_joints(lspet_subset):
+    annotations = load_annotations(lspet_subset)
+    names = [a.image_path.name for a in annotations]
+    assert "im00010.jpg" not in names and "im00003.jpg" not in names  # absent on disk
+    assert "im00001.jpg" in names and len(names) == 53
+    raw = np.asarray(__import__("scipy.io").io.loadmat(lspet_subset / "joints.mat")["joints"])
+    first = annotations[0]
+    np.testing.assert_array_equal(first.visible, raw[:, 2, 0] > 0.5)
+    assert any((~a.visible).any() for a in annotations)  # some joints are invisible
+
+
+def test_lsp_layout_counts_every_joint_as_labelled(lspet_subset, tmp_path):
+    raw = np.asarray(__import__("scipy.io").io.loadmat(lspet_subset / "joints.mat")["joints"])
+    lsp = np.concatenate([raw[:, :2], np.zeros_like(raw[:, 2:])], axis=1).transpose(1, 0, 2)
+    (tmp_path / "images").mkdir()
+    savemat(tmp_path / "joints.mat", {"joints": lsp[:, :, :2]})
+    for number in (1, 2):
+        (tmp_path / "images" / f"im{number:04d}.jpg").write_bytes(
+            (lspet_subset / "images" / f"im{number:05d}.jpg").read_bytes())
+    annotations = load_annotations(tmp_path)
+    assert len(annotations) == 2
+    assert all(a.visible.all() for a in annotations)
+
+
+def test_validation_split_is_fixed_and_disjoint(lspet_subset):
+    annotations = load_annotations(lspet_subset)
+    train, validation = split_validation(annotations, 8)
+    again = split_validation(list(reversed(annotations)), 8)[1]
+    assert len(validation) == 8 and len(train) == len(annotations) - 8
+    assert {a.image_path for a in validation} == {a.image_path for a in again}
+    assert not {a.image_path for a in train} & {a.image_path for a in validation}
+
+
+def test_a_flipped_sample_swaps_left_and_right_joints(lspet_subset):
+    annotation = load_annotations(lspet_subset)[0]
+    image = np.zeros((400, 400, 3), np.uint8)
+    from app.train.data import ground_truth_box
+
+    box = ground_truth_box(annotation)
+    plain = make_sample(image, annotation, box, 64, 2.0)
+    flipped = make_sample(image, annotation, box, 64, 2.0, flip=True)
+    permutation = LSP14.flip_permutation()
+    np.testing.assert_allclose(flipped.target, plain.target[permutation][:, :, ::-1], atol=1e-6)
+    np.testing.assert_array_equal(flipped.weight, plain.weight[permutation])
+
+
+def test_joints_outside_the_crop_are_taught_as_absent_not_masked(lspet_subset):
+    annotations = load_annotations(lspet_subset)
+    dataset = LspTrainingSet(annotations, 64, 2.0, Augmentation(truncation_probability=1.0,
+                                                                 truncation_shift=0.6))
+    rng = np.random.default_rng(0)
+    outside_and_weighted = 0
+    for index in range(20):
+        sample = dataset.sample(index, rng)
+        _, peaks = decode_heatmaps(sample.target, "none")
+        outside_and_weighted += int(((peaks == 0) & (sample.weight > 0)).sum())
+    assert outside_and_weighted > 0
+
+
+def test_learning_rate_warms_up_then_decays_to_zero():
+    config = TrainConfig(learning_rate=1e-3, warmup_steps=10)
+    rates = [learning_rate(step, config, 110) for step in range(111)]
+    assert rates[0] == pytest.approx(1e-4) and rates[9] == pytest.approx(1e-3)
+    assert all(a >= b for a, b in itertools.pairwise(rates[10:]))
+    assert rates[110] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_loss_ignores_unlabelled_joints_and_weights_the_foreground():
+    target = torch.zeros(1, 2, 4, 4)
+    target[0, 0, 1, 1] = 1.0
+    output = [torch.zeros(1, 2, 4, 4)]
+    weight = torch.tensor([[1.0, 0.0]])
+    loss, _ = heatmap_loss(output, target, weight, foreground_weight=10.0)
+    assert loss.item() == pytest.approx(10.0 / (10 + 15))  # one fg pixel (10) + 15 bg pixels
+    wrong_on_masked = [torch.zeros(1, 2, 4, 4)]
+    wrong_on_masked[0][0, 1] = 5.0
+    assert heatmap_loss(wrong_on_masked, target, weight, 10.0)[0] == pytest.approx(loss.item())
+
+
+def test_one_training_step_lowers_the_loss_on_its_batch(lspet_subset, tmp_path):
+    torch.manual_seed(0)
+    trainer = Trainer(tiny_config(lspet_subset, tmp_path, augmentation={
+        **Augmentation().__dict__, "colour": 0.0}))
+    indices = trainer.batch_indices(0)
+    images, target, weight = trainer.train_set.batch(indices, None)
+
+    def batch_loss() -> float:
+        from app.model.inputs import normalise_batch
+
+        with torch.no_grad():
+            trainer.network.train()
+            outputs = trainer.network(normalise_batch(images, trainer.spec.mean, trainer.spec.std))
+            return heatmap_loss(outputs, torch.from_numpy(target), torch.from_numpy(weight),
+                                10.0)[0].item()
+
+    before = batch_loss()
+    trainer.train_set.augmentation = None  # the step sees exactly the measured batch
+    trainer.train_step()
+    assert batch_loss() < before
+
+
+def test_resume_reproduces_the_same_next_step(lspet_subset, tmp_path):
+    config = tiny_config(lspet_subset, tmp_path / "run")
+    first = Trainer(config)
+    first.resume()
+    for _ in range(2):
+        first.train_step()
+    first.save()
+    expected_losses = first.train_step()
+    expected = {k: v.clone() for k, v in first.network.state_dict().items()}
+
+    second = Trainer(config)
+    assert "resumed" in second.resume() and second.step == 2
+    losses = second.train_step()
+    assert losses == pytest.approx(expected_losses, rel=1e-6)
+    for key, value in second.network.state_dict().items():
+        torch.testing.assert_close(value, expected[key], rtol=1e-6, atol=1e-7)
+
+
+def ddp_worker(rank: int, world: int, port: int, config: TrainConfig, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    trainer = Trainer(config)
+    for _ in range(2):
+        trainer.train_step()
+    # Parameters only: BatchNorm's running statistics are each rank's own until DDP
+    # broadcasts rank 0's at the next forward.
+    torch.save(dict(trainer.network.named_parameters()), f"{out}/rank{rank}.pt")
+    torch.distributed.destroy_process_group()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_distributed_training_keeps_the_ranks_weights_equal(lspet_subset, tmp_path):
+    config = tiny_config(lspet_subset, tmp_path / "run", device="cpu")
+    mp.spawn(ddp_worker, args=(2, free_port(), config, str(tmp_path)), nprocs=2, join=True)
+    zero = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    one = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    initial = dict(Trainer(config).network.named_parameters())
+    changed = 0
+    for key in zero:
+        torch.testing.assert_close(zero[key], one[key])
+        changed += int(not torch.equal(zero[key], initial[key]))
+    assert changed > 0
+
+
+def test_training_command_writes_a_resumable_run_and_a_shippable_checkpoint(
+        lspet_subset, tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "--data", str(lspet_subset), "--run", str(run), "--stacks", "2",
+            "--channels", "16", "--depth", "2", "--input-size", "64", "--batch-size", "4",
+            "--validation-images", "8", "--eval-every", "3", "--max-steps", "3",
+            "--init", str(tmp_path / "none.safetensors")]
+    assert main(args) == 0
+    assert (run / "last.pt").is_file() and (run / "best.safetensors").is_file()
+    record = json.loads((run / "log.jsonl").read_text().splitlines()[-1])
+    assert record["step"] == 3 and len(record["per_stack"]) == 2
+    assert main(args) == 0
+    assert "resumed" in capsys.readouterr().out
+    assert json.loads((run / "log.jsonl").read_text().splitlines()[-1])["step"] == 6
+
+
+def test_eval_reports_pck_per_stack_and_joint_and_plots(lspet_subset, tiny_checkpoint,
+                                                        tmp_path, capsys):
+    out, plot = tmp_path / "eval.json", tmp_path / "pck.png"
+    assert main(["eval", "--dataset", str(lspet_subset), "--checkpoint", str(tiny_checkpoint),
+                 "--json", str(out), "--plot", str(plot), "--device", "cpu"]) == 0
+    scores = json.loads(out.read_text())
+    assert 0 <= scores["mean"] <= 100 and len(scores["per_stack"]) == 2
+    assert set(scores["per_joint"]) == set(LSP14.joint_names)
+    assert 0 < scores["images"] <= 53
+    assert plot.stat().st_size > 1000
+    assert "PCK@0.2" in capsys.readouterr().out
