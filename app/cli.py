@@ -195,6 +195,35 @@ def run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_make_clip_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("make-clip", help="a demo video from a folder of photos "
+                                 "(e.g. ../shared/datasets/lspet), for trying the app without "
+                                 "a camera")
+    parser.add_argument("--images", required=True, help="folder of photos (or with images/)")
+    parser.add_argument("--out", required=True, help="the MP4 to write")
+    parser.add_argument("--count", type=int, default=30, help="how many photos")
+    parser.add_argument("--hold", type=int, default=8, help="frames per photo")
+    parser.add_argument("--fps", type=float, default=15.0)
+    parser.add_argument("--size", default="640x480", help="WIDTHxHEIGHT")
+
+
+def run_make_clip(args: argparse.Namespace) -> int:
+    from app.engine.clips import photo_clip_frames, photos_in, write_clip
+
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError as error:
+        raise UsageError(f"--size must look like 640x480, not {args.size!r}") from error
+    photos = photos_in(args.images, args.count)
+    try:
+        frames = write_clip(photo_clip_frames(photos, (width, height), args.hold), args.out,
+                            args.fps, (width, height))
+    except OSError as error:
+        raise UsageError(str(error)) from error
+    print(f"{frames} frames ({len(photos)} photos) -> {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hourglass-pose",
@@ -214,10 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_infer_parser(commands)
     add_eval_parser(commands)
     add_train_parser(commands)
+    add_make_clip_parser(commands)
     return parser
 
 
-RUNNERS = {"info": run_info, "infer": run_infer, "eval": run_eval, "train": run_train}
+RUNNERS = {"info": run_info, "infer": run_infer, "eval": run_eval, "train": run_train,
+           "make-clip": run_make_clip}
 
 
 def user_errors() -> tuple[type[Exception], ...]:

@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
+from app.engine.clips import letterbox
+
 # Before anything imports Qt: tests run on machines without a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -42,17 +44,6 @@ def _lspet_images(count: int) -> list[Path]:
             if len(found) == count:
                 return found
     pytest.skip(f"fewer than {count} LSPet images in {images}")
-
-
-def _letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    width, height = size
-    scale = min(width / image.shape[1], height / image.shape[0])
-    resized_w, resized_h = round(image.shape[1] * scale), round(image.shape[0] * scale)
-    resized = cv2.resize(image, (resized_w, resized_h), interpolation=cv2.INTER_AREA)
-    canvas = np.zeros((height, width, 3), np.uint8)
-    top, left = (height - resized_h) // 2, (width - resized_w) // 2
-    canvas[top : top + resized_h, left : left + resized_w] = resized
-    return canvas
 
 
 def _write_clip(path: Path, fourcc: str, frames: list[np.ndarray]) -> bool:
@@ -88,7 +79,7 @@ def lspet_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def lspet_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 12-frame, 10 fps, 320x240 clip of consecutive LSPet photos (MP4, else MJPG AVI)."""
-    frames = [_letterbox(cv2.imread(str(p)), CLIP_SIZE) for p in _lspet_images(CLIP_FRAMES)]
+    frames = [letterbox(cv2.imread(str(p)), CLIP_SIZE) for p in _lspet_images(CLIP_FRAMES)]
     folder = tmp_path_factory.mktemp("clip")
     for name, fourcc in (("clip.mp4", "mp4v"), ("clip.avi", "MJPG")):
         if _write_clip(folder / name, fourcc, frames):

@@ -1,0 +1,1 @@
+"""The desktop app: Qt widgets that show what the network sees, fed numpy arrays by a worker."""

@@ -1,0 +1,128 @@
+"""Starting the desktop app, and its self-test (the whole pipeline through the real window)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from app import __version__
+from app.gui.worker import FrameReport, SourceRequest
+
+
+def make_application() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    QCoreApplication.setOrganizationName("HourglassPose")
+    QCoreApplication.setApplicationName("HourglassPose")
+    QCoreApplication.setApplicationVersion(__version__)
+    return app
+
+
+def run_app(checkpoint: str | None = None, device: str = "auto", source: str | None = None
+            ) -> int:
+    """The app as users launch it: the last source (or the camera), else a friendly prompt."""
+    from app.gui.window import MainWindow
+
+    app = make_application()
+    window = MainWindow(checkpoint, device)
+    window.show()
+    if source is not None:
+        window.open_path(source)
+    else:
+        QTimer.singleShot(0, lambda: open_first_source(window))
+    return app.exec()
+
+
+def open_first_source(window) -> None:
+    """A camera if one opens; otherwise say so and offer a file, never a blank view."""
+    cameras = window.refresh_cameras()
+    if cameras:
+        window.open_camera()
+        return
+    window.video.show_message(
+        "No camera found",
+        "Hourglass Pose found no working camera. Open a video or a photo instead, or connect "
+        "a camera and try again. You can also drop a file on this window.",
+        [("Open a file…", window.choose_file), ("Try the camera again",
+                                                lambda: open_first_source(window))],
+    )
+
+
+@dataclass
+class SelfTestResult:
+    frames: int = 0
+    heatmap_frames: int = 0
+    failure: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    first_frame: float | None = None
+
+
+def run_self_test(media: str | None, checkpoint: str | None = None, device: str = "auto",
+                  frames: int = 20, timeout_s: float = 120.0) -> int:
+    """Open the real window, run ``frames`` frames through the worker, check and report.
+
+    Without ``media`` the camera is used if one opens, else frames the app draws itself.
+    """
+    if "QT_QPA_PLATFORM" not in os.environ and not os.environ.get("DISPLAY"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from app.gui.window import MainWindow
+
+    app = make_application()
+    settings = QSettings(QSettings.IniFormat, QSettings.UserScope, "HourglassPose", "self-test")
+    settings.clear()
+    window = MainWindow(checkpoint, device, settings=settings)
+    window.show()
+    state = SelfTestResult()
+
+    def on_frame(report: FrameReport) -> None:
+        if state.first_frame is None:
+            state.first_frame = time.monotonic()
+        state.frames += 1
+        result = report.result
+        if result.heatmaps is not None and window.heatmaps.tile(0).pixmap() is not None:
+            state.heatmap_frames += 1
+        if not (len(result.keypoints) and np.isfinite(result.keypoints).all()):
+            state.failure = "a frame came back without a skeleton"
+        if state.frames >= frames or state.failure:
+            app.quit()
+
+    def on_failure(kind: str, message: str) -> None:
+        state.failure = f"{kind}: {message}"
+        app.quit()
+
+    def give_up() -> None:
+        state.failure = f"timed out after {timeout_s:.0f} s with {state.frames} frames"
+        app.quit()
+
+    window.frame_shown.connect(on_frame)
+    window.worker_failed.connect(on_failure)
+    QTimer.singleShot(int(timeout_s * 1000), give_up)
+    QTimer.singleShot(0, lambda: window.request_source.emit(SourceRequest(self_test_source(media))))
+    app.exec()
+    stacks = window.last_report.result.stacks if window.last_report else 0
+    device_name = window.model.device if window.model else "none"
+    window.close()
+    if state.failure is None and state.heatmap_frames == 0:
+        state.failure = "no heatmaps reached the heatmap panel"
+    if state.failure:
+        print(f"self-test FAILED: {state.failure}")
+        return 1
+    seconds = time.monotonic() - (state.first_frame or state.started)
+    rate = (state.frames - 1) / seconds if seconds > 0 else 0.0
+    print(f"self-test passed: {state.frames} frames, {rate:.1f} frames/s, {stacks} stacks, "
+          f"{device_name}")
+    return 0
+
+
+def self_test_source(media: str | None) -> str:
+    from app.engine.sources import SYNTHETIC_SOURCE, list_cameras
+
+    if media:
+        return media
+    cameras = list_cameras()
+    return str(cameras[0]) if cameras else SYNTHETIC_SOURCE

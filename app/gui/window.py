@@ -1,0 +1,545 @@
+"""The main window: the video view, the heatmap and refinement docks, controls and status.
+
+The window owns the worker thread.  It sends requests to the worker by signal and draws the
+reports it gets back; it never touches the model or the source itself.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, QThread, Signal, Slot
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSlider,
+    QSpinBox,
+    QToolBar,
+    QWidget,
+)
+
+from app.engine.pipeline import PipelineOptions
+from app.engine.sources import list_cameras
+from app.gui.compose import ALL_JOINTS, ViewState, compose_frame, joint_heatmap
+from app.gui.heatmap_panel import HeatmapPanel
+from app.gui.model_card import model_card_html
+from app.gui.refinement_view import RefinementView
+from app.gui.video_view import VideoView
+from app.gui.worker import FrameReport, ModelInfo, PoseWorker, SourceInfo, SourceRequest
+from app.paths import assets_dir
+
+MEDIA_FILTER = ("Media (*.mp4 *.avi *.mov *.mkv *.webm *.jpg *.jpeg *.png *.bmp *.tif *.tiff "
+                "*.webp);;All files (*)")
+CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pt *.pth *.tar);;All files (*)"
+CAPTURE_SIZES = ((640, 480), (1280, 720), (1920, 1080))
+
+
+class MainWindow(QMainWindow):
+    """Hourglass Pose's window; ``frame_shown`` fires after each report is drawn."""
+
+    # Requests to the worker (queued: they run in the worker's thread).
+    request_source = Signal(object)  # SourceRequest
+    request_options = Signal(object)
+    request_model = Signal(str)
+    request_device = Signal(str)
+    request_playing = Signal(bool)
+    request_step = Signal()
+    request_loop = Signal(bool)
+    request_recording = Signal(str)
+    request_stop_recording = Signal()
+    request_shutdown = Signal()
+
+    frame_shown = Signal(object)  # FrameReport
+    worker_failed = Signal(str, str)
+
+    def __init__(self, checkpoint: str | None = None, device: str = "auto",
+                 settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings("HourglassPose", "HourglassPose")
+        self.setWindowTitle("Hourglass Pose")
+        icon_path = assets_dir() / "icon.png"
+        if icon_path.is_file():
+            self.setWindowIcon(QIcon(str(icon_path)))
+        self.model: ModelInfo | None = None
+        self.source: SourceInfo | None = None
+        self.last_report: FrameReport | None = None
+        self.playing = False
+        self.recording = False
+        self.started_at = time.monotonic()
+        self.first_pose_seconds: float | None = None
+
+        self.video = VideoView()
+        self.video.file_dropped.connect(self.open_path)
+        self.setCentralWidget(self.video)
+        self.heatmaps = HeatmapPanel()
+        self.heatmaps.joint_selected.connect(self._joint_selected)
+        self.heatmap_dock = self._dock("Heatmaps", self.heatmaps, Qt.RightDockWidgetArea)
+        self.refinement = RefinementView()
+        self.refinement_dock = self._dock("Refinement across stacks", self.refinement,
+                                          Qt.BottomDockWidgetArea)
+        for dock in (self.heatmap_dock, self.refinement_dock):
+            dock.visibilityChanged.connect(self._send_options)
+
+        self._build_actions()
+        self._build_toolbar()
+        self._build_menus()
+        self.status = QLabel("Loading the model…")
+        self.statusBar().addPermanentWidget(self.status, 1)
+        self._restore_settings(device)
+        self._start_worker(checkpoint, self.device_box.currentData())
+
+    # -- construction -------------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot, shortcut: str | QKeySequence | None = None,
+                checkable: bool = False, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        action.setCheckable(checkable)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(f"{tip} ({action.shortcut().toString()})" if shortcut else tip)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        self.open_action = self._action("&Open video or image…", self.choose_file,
+                                        QKeySequence.Open, tip="Open a video, image or folder")
+        self.camera_action = self._action("Open &camera", self.open_camera, "Ctrl+K",
+                                          tip="Use the camera chosen in the toolbar")
+        self.checkpoint_action = self._action("Open chec&kpoint…", self.choose_checkpoint,
+                                              "Ctrl+Shift+O", tip="Load another model")
+        self.play_action = self._action("Play", self.toggle_playing, Qt.Key_Space,
+                                        tip="Play or pause")
+        self.step_action = self._action("Step", self.request_step.emit, Qt.Key_Period,
+                                        tip="One frame forward (paused files)")
+        self.loop_action = self._action("Loop", self.request_loop.emit, "Ctrl+L", True,
+                                        tip="Loop videos and images")
+        self.mirror_action = self._action("Mirror", self._view_changed, "M", True,
+                                          tip="Show the picture mirrored (display only)")
+        self.flip_action = self._action("Flip test", self._send_options, "F", True,
+                                        tip="Average with the mirrored input (about 2x slower)")
+        self.smooth_action = self._action("Smoothing", self._send_options, "S", True,
+                                          tip="One Euro filter on the joints over time")
+        self.snapshot_action = self._action("Snapshot", self.snapshot, "Ctrl+S",
+                                            tip="Save the annotated frame as PNG")
+        self.record_action = self._action("Record", self.toggle_recording, "Ctrl+R", True,
+                                          tip="Record annotated MP4 and keypoints (JSON lines)")
+        self.all_joints_action = self._action("All joints overlay", self._toggle_all_joints,
+                                              "A", tip="Overlay every joint's heatmap on the video")
+        self.about_model_action = self._action("About the &model", self.show_model_card,
+                                               "F1", tip="What the loaded model is, how good")
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Controls", self)
+        bar.setObjectName("controls")
+        self.addToolBar(bar)
+        bar.addAction(self.open_action)
+        self.camera_box = QComboBox()
+        self.camera_box.setToolTip("Camera")
+        self.camera_box.addItem("Camera 0", 0)
+        bar.addWidget(self.camera_box)
+        self.size_box = QComboBox()
+        self.size_box.setToolTip("Capture resolution")
+        for width, height in CAPTURE_SIZES:
+            self.size_box.addItem(f"{width}x{height}", (width, height))
+        bar.addWidget(self.size_box)
+        bar.addAction(self.camera_action)
+        bar.addSeparator()
+        for action in (self.play_action, self.step_action, self.loop_action):
+            bar.addAction(action)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Stacks "))
+        self.stacks_box = QSpinBox()
+        self.stacks_box.setRange(1, 1)
+        self.stacks_box.setToolTip("How many stacks run: fewer is faster (keys 1-9)")
+        self.stacks_box.valueChanged.connect(self._stacks_chosen)
+        bar.addWidget(self.stacks_box)
+        bar.addWidget(QLabel(" Threshold "))
+        self.threshold_slider = QSlider(Qt.Horizontal)
+        self.threshold_slider.setRange(0, 100)
+        self.threshold_slider.setValue(30)
+        self.threshold_slider.setFixedWidth(90)
+        self.threshold_slider.setToolTip("Joints below this confidence are hidden")
+        self.threshold_slider.valueChanged.connect(self._view_changed)
+        bar.addWidget(self.threshold_slider)
+        bar.addSeparator()
+        for action in (self.mirror_action, self.flip_action, self.smooth_action,
+                       self.all_joints_action):
+            bar.addAction(action)
+        self.device_box = QComboBox()
+        self.device_box.setToolTip("Where the network runs")
+        self.device_box.addItem("CPU", "cpu")
+        bar.addWidget(self.device_box)
+        self.device_box.activated.connect(
+            lambda: self.request_device.emit(self.device_box.currentData()))
+        bar.addSeparator()
+        bar.addAction(self.snapshot_action)
+        bar.addAction(self.record_action)
+        for digit in range(1, 10):
+            self._action(str(digit), lambda _=False, k=digit: self.stacks_box.setValue(k),
+                         str(digit)).setParent(self)
+            self.addAction(self.findChildren(QAction)[-1])
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        for action in (self.open_action, self.camera_action, self.checkpoint_action, None,
+                       self.snapshot_action, self.record_action, None, self.quit_action):
+            file_menu.addAction(action) if action else file_menu.addSeparator()
+        play_menu = self.menuBar().addMenu("&Playback")
+        for action in (self.play_action, self.step_action, self.loop_action):
+            play_menu.addAction(action)
+        view_menu = self.menuBar().addMenu("&View")
+        for action in (self.mirror_action, self.all_joints_action,
+                       self.heatmap_dock.toggleViewAction(),
+                       self.refinement_dock.toggleViewAction()):
+            view_menu.addAction(action)
+        model_menu = self.menuBar().addMenu("&Model")
+        for action in (self.flip_action, self.smooth_action, self.checkpoint_action, None,
+                       self.about_model_action):
+            model_menu.addAction(action) if action else model_menu.addSeparator()
+        self.device_group = QActionGroup(self)
+
+    # -- settings -----------------------------------------------------------------------------
+    def _restore_settings(self, device: str) -> None:
+        s = self.settings
+        if s.value("geometry") is not None:
+            self.restoreGeometry(s.value("geometry"))
+            self.restoreState(s.value("state"))
+        else:
+            self.resize(1280, 800)
+        self.loop_action.setChecked(s.value("loop", True, type=bool))
+        self.flip_action.setChecked(s.value("flip", False, type=bool))
+        self.smooth_action.setChecked(s.value("smoothing", True, type=bool))
+        self.threshold_slider.setValue(s.value("threshold", 30, type=int))
+        self._wanted_stacks = s.value("stacks", 0, type=int)
+        self._mirror_setting = s.value("mirror_camera", True, type=bool)
+        try:
+            import torch  # only to list devices; the GUI never handles tensors
+
+            if torch.cuda.is_available():
+                self.device_box.addItem("CUDA", "cuda")
+        except ImportError:
+            pass
+        chosen = device if device != "auto" else s.value("device", "auto")
+        index = self.device_box.findData(chosen)
+        if chosen == "auto" or index < 0:
+            index = self.device_box.count() - 1  # CUDA where present
+        self.device_box.setCurrentIndex(index)
+
+    def _save_settings(self) -> None:
+        s = self.settings
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("state", self.saveState())
+        s.setValue("loop", self.loop_action.isChecked())
+        s.setValue("flip", self.flip_action.isChecked())
+        s.setValue("smoothing", self.smooth_action.isChecked())
+        s.setValue("threshold", self.threshold_slider.value())
+        s.setValue("stacks", self.stacks_box.value())
+        s.setValue("device", self.device_box.currentData())
+        if self.source is not None and self.source.is_live:
+            s.setValue("mirror_camera", self.mirror_action.isChecked())
+
+    # -- the worker ---------------------------------------------------------------------------
+    def _start_worker(self, checkpoint: str | None, device: str) -> None:
+        self.thread_ = QThread(self)
+        self.thread_.setObjectName("pose-worker")
+        self.worker = PoseWorker(checkpoint, device)
+        self.worker.moveToThread(self.thread_)
+        self.thread_.started.connect(self.worker.start)
+        for signal, slot in (
+            (self.request_source, self.worker.open_source),
+            (self.request_options, self.worker.set_options),
+            (self.request_model, self.worker.load_model),
+            (self.request_device, self.worker.set_device),
+            (self.request_playing, self.worker.set_playing),
+            (self.request_step, self.worker.step),
+            (self.request_loop, self.worker.set_loop),
+            (self.request_recording, self.worker.start_recording),
+            (self.request_stop_recording, self.worker.stop_recording),
+            (self.request_shutdown, self.worker.shutdown),
+        ):
+            signal.connect(slot)
+        self.worker.frame_ready.connect(self._show_report)
+        self.worker.model_loaded.connect(self._model_loaded)
+        self.worker.source_opened.connect(self._source_opened)
+        self.worker.source_finished.connect(self._source_finished)
+        self.worker.playing_changed.connect(self._playing_changed)
+        self.worker.recording_changed.connect(self._recording_changed)
+        self.worker.failed.connect(self._failed)
+        # Direct: the GUI thread may be blocked in wait() for exactly this quit.
+        self.worker.shut_down.connect(self.thread_.quit, Qt.DirectConnection)
+        self.request_loop.emit(self.loop_action.isChecked())
+        self.thread_.start()
+
+    def options(self) -> PipelineOptions:
+        """The pipeline options the controls describe."""
+        needs_heatmaps = (self.heatmap_dock.isVisible() or self.refinement_dock.isVisible()
+                          or self.view_state().overlay_joint is not None)
+        return PipelineOptions(
+            stacks=self.stacks_box.value() if self.model else None,
+            flip=self.flip_action.isChecked(),
+            smoothing=self.smooth_action.isChecked(),
+            keep_heatmaps=needs_heatmaps,
+        )
+
+    def view_state(self) -> ViewState:
+        return ViewState(threshold=self.threshold_slider.value() / 100,
+                         overlay_joint=self.heatmaps.selected_joint())
+
+    @Slot(int)
+    def _stacks_chosen(self, stacks: int) -> None:
+        self._wanted_stacks = stacks
+        self._send_options()
+
+    @Slot()
+    def _send_options(self) -> None:
+        self.request_options.emit(self.options())
+
+    # -- user actions -------------------------------------------------------------------------
+    @Slot()
+    def choose_file(self) -> None:
+        start = self.settings.value("last_folder", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self, "Open video or image", start, MEDIA_FILTER)
+        if path:
+            self.open_path(path)
+
+    @Slot(str)
+    def open_path(self, path: str) -> None:
+        self.settings.setValue("last_folder", str(Path(path).parent))
+        self.settings.setValue("last_source", path)
+        self.video.clear_message()
+        self.request_source.emit(SourceRequest(path))
+
+    @Slot()
+    def open_camera(self) -> None:
+        index = self.camera_box.currentData()
+        width, height = self.size_box.currentData()
+        self.video.clear_message()
+        self.settings.setValue("last_source", str(index))
+        self.request_source.emit(SourceRequest(str(index), (width, height)))
+
+    def refresh_cameras(self) -> list[int]:
+        """List the cameras that really open (slow on some systems: done once at start)."""
+        cameras = list_cameras()
+        self.camera_box.clear()
+        for index in cameras or [0]:
+            self.camera_box.addItem(f"Camera {index}", index)
+        return cameras
+
+    @Slot()
+    def choose_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", CHECKPOINT_FILTER)
+        if path:
+            self.status.setText(f"Loading {path}…")
+            self.request_model.emit(path)
+
+    @Slot()
+    def toggle_playing(self) -> None:
+        self.request_playing.emit(not self.playing)
+
+    @Slot(bool)
+    def toggle_recording(self, on: bool) -> None:
+        if on == self.recording:
+            return
+        if not on:
+            self.request_stop_recording.emit()
+            return
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        folder = self.settings.value("record_folder", str(Path.home()))
+        base, _ = QFileDialog.getSaveFileName(self, "Record to", f"{folder}/pose-{stamp}",
+                                              "Recording (*.mp4)")
+        if not base:
+            self.record_action.setChecked(False)
+            return
+        self.start_recording(base)
+
+    def start_recording(self, base: str) -> None:
+        base = base.removesuffix(".mp4")
+        self.settings.setValue("record_folder", str(Path(base).parent))
+        self.request_recording.emit(base)
+
+    @Slot()
+    def snapshot(self) -> str | None:
+        if self.last_report is None:
+            self.statusBar().showMessage("Nothing to save yet", 4000)
+            return None
+        folder = self.settings.value("snapshot_folder", str(Path.home()))
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save snapshot", f"{folder}/pose-{time.strftime('%Y%m%d-%H%M%S')}.png",
+            "PNG (*.png)")
+        if path:
+            return self.save_snapshot(path)
+        return None
+
+    def save_snapshot(self, path: str) -> str | None:
+        """Write the annotated frame (true orientation) as a PNG; a message if it fails."""
+        if self.last_report is None or self.model is None:
+            return None
+        image = self.composed(self.last_report)
+        try:
+            ok = cv2.imwrite(path, image)
+        except cv2.error:
+            ok = False
+        if not ok:
+            self._failed("output", f"{path}: the snapshot could not be written "
+                                   "(folder missing, not writable, or disk full)")
+            return None
+        self.settings.setValue("snapshot_folder", str(Path(path).parent))
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        return path
+
+    @Slot()
+    def show_model_card(self) -> None:
+        if self.model is None:
+            return
+        box = QMessageBox(self)
+        box.setWindowTitle("About the model")
+        box.setTextFormat(Qt.RichText)
+        box.setText(model_card_html(self.model))
+        box.exec()
+
+    @Slot(object)
+    def _joint_selected(self, joint: int | None) -> None:
+        if joint is None or joint == ALL_JOINTS:
+            self.refinement.clear("Click a joint in the heatmap panel to follow it through "
+                                  "the stacks")
+        self._send_options()
+        self._view_changed()
+
+    @Slot()
+    def _toggle_all_joints(self) -> None:
+        all_joints = self.heatmaps.selected_joint() == ALL_JOINTS
+        self.heatmaps.select_joint(None if all_joints else ALL_JOINTS)
+
+    @Slot()
+    def _view_changed(self) -> None:
+        self.video.set_mirrored(self.mirror_action.isChecked())
+        if self.last_report is not None:
+            self._draw(self.last_report)
+
+    # -- reports from the worker --------------------------------------------------------------
+    @Slot(object)
+    def _model_loaded(self, info: ModelInfo) -> None:
+        self.model = info
+        stacks = info.spec.config.stacks
+        self.stacks_box.blockSignals(True)
+        self.stacks_box.setRange(1, stacks)
+        self.stacks_box.setValue(min(self._wanted_stacks, stacks) if self._wanted_stacks
+                                 else stacks)
+        self.stacks_box.blockSignals(False)
+        self.heatmaps.set_joints(info.spec.skeleton.joint_names)
+        self.refinement.clear("Click a joint in the heatmap panel to follow it through the stacks")
+        self._send_options()
+        self.statusBar().showMessage(f"Model loaded: {info.source.name} on {info.device}", 5000)
+        self._update_status()
+
+    @Slot(object)
+    def _source_opened(self, info: SourceInfo) -> None:
+        self.source = info
+        self.video.clear_message()
+        self.mirror_action.setChecked(self._mirror_setting if info.is_live else False)
+        self.setWindowTitle(f"Hourglass Pose — {info.description}")
+        self._send_options()
+
+    @Slot()
+    def _source_finished(self) -> None:
+        self.statusBar().showMessage("End of the file: press Play to watch it again", 5000)
+
+    @Slot(bool)
+    def _playing_changed(self, playing: bool) -> None:
+        self.playing = playing
+        self.play_action.setText("Pause" if playing else "Play")
+
+    @Slot(bool, str)
+    def _recording_changed(self, recording: bool, message: str) -> None:
+        self.recording = recording
+        self.record_action.setChecked(recording)
+        self.statusBar().showMessage(message, 6000)
+
+    @Slot(str, str)
+    def _failed(self, kind: str, message: str) -> None:
+        self.worker_failed.emit(kind, message)
+        if kind == "source":
+            self.video.show_message(
+                "This source cannot be shown", message,
+                [("Open a file…", self.choose_file), ("Try the camera", self.open_camera)])
+        elif kind == "model" and self.model is None:
+            self.video.show_message(
+                "No model is loaded", message, [("Open a checkpoint…", self.choose_checkpoint)])
+        else:
+            QMessageBox.warning(self, "Hourglass Pose", message)
+        self._update_status()
+
+    @Slot(object)
+    def _show_report(self, report: FrameReport) -> None:
+        if self.first_pose_seconds is None:
+            self.first_pose_seconds = time.monotonic() - self.started_at
+        self.last_report = report
+        self._draw(report)
+        result = report.result
+        if result.heatmaps is not None:
+            if self.heatmap_dock.isVisible():
+                self.heatmaps.update_heatmaps(result.heatmaps[-1], result.confidences)
+            joint = self.heatmaps.selected_joint()
+            if self.refinement_dock.isVisible() and joint is not None and joint >= 0:
+                stack_maps = np.stack([joint_heatmap(m, joint) for m in result.heatmaps])
+                self.refinement.update_stacks(self.model.spec.skeleton.joint_names[joint],
+                                              stack_maps, stack_maps.max(axis=(1, 2)))
+        self._update_status(report)
+        self.frame_shown.emit(report)
+
+    def composed(self, report: FrameReport) -> np.ndarray:
+        assert self.model is not None
+        return compose_frame(report.image, report.result, self.model.spec.skeleton,
+                             self.model.spec.heatmap_size, self.view_state())
+
+    def _draw(self, report: FrameReport) -> None:
+        if self.model is not None:
+            self.video.show_frame(self.composed(report))
+
+    def _update_status(self, report: FrameReport | None = None) -> None:
+        parts = []
+        if report is not None:
+            timings = report.result.timings_ms
+            parts += [f"{report.fps:5.1f} frames/s", f"model {timings['model']:5.1f} ms",
+                      f"{report.result.stacks} stack{'s' * (report.result.stacks > 1)}"]
+            if report.dropped:
+                parts.append(f"{report.dropped} frames dropped")
+        if self.model is not None:
+            parts += [self.model.device.upper(), self.model.precision]
+            if self.flip_action.isChecked():
+                parts.append("flip test")
+        if self.source is not None:
+            parts.append(self.source.description)
+        if self.recording:
+            parts.append("● REC")
+        self.status.setText("   ·   ".join(parts) if parts else "Ready")
+
+    # -- closing ------------------------------------------------------------------------------
+    def stop_worker(self, timeout_ms: int = 10000) -> bool:
+        """Ask the worker to finish (recordings are closed properly) and wait for its thread."""
+        if not self.thread_.isRunning():
+            return True
+        self.request_shutdown.emit()
+        return self.thread_.wait(timeout_ms)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_settings()
+        self.stop_worker()
+        event.accept()

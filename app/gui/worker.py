@@ -1,0 +1,294 @@
+"""The worker: capture and inference on a QThread of their own, results to the GUI by signal.
+
+This is Qt's worker-object pattern: a ``QObject`` moved to a ``QThread``; the GUI talks to it
+only through queued signals (requests in, reports out), so no state is shared mutably between
+the threads.  A timer in the worker's thread drives one frame per tick, and requests are
+handled between ticks, which is why a change of stacks, device, model or source takes effect
+on the next frame.  Every failure becomes a ``failed`` signal; the worker itself keeps going.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from app.engine.drawing import draw_pose
+from app.engine.output import JsonLinesWriter, OutputError, VideoWriter, pose_record
+from app.engine.pipeline import PipelineOptions, PosePipeline, PoseResult, create_predictor
+from app.engine.reader import FrameReader
+from app.engine.sources import FrameSource, SourceError, open_source
+from app.model.checkpoint import CheckpointError, LoadedModel, ModelSpec, load_model
+from app.model.runner import DeviceError
+
+# A still image is re-run at this rate, so changes of stacks or options show at once.
+STILL_IMAGE_FPS = 10.0
+
+
+@dataclass(frozen=True)
+class SourceRequest:
+    """What to open: a path, a camera index, or the app's own frames; a camera's resolution."""
+
+    spec: str
+    camera_size: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the GUI may know of a model: no tensors, no network."""
+
+    spec: ModelSpec
+    source: Path
+    device: str
+    precision: str
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    description: str
+    is_live: bool
+    frame_count: int | None
+    fps: float | None
+    size: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class FrameReport:
+    """A finished frame for the GUI: the true (unmirrored) image and its pose."""
+
+    image: np.ndarray
+    result: PoseResult
+    fps: float
+    dropped: int
+
+
+class PoseWorker(QObject):
+    """Owns the source, the model and the recording; runs in its own thread."""
+
+    frame_ready = Signal(object)  # FrameReport
+    model_loaded = Signal(object)  # ModelInfo
+    source_opened = Signal(object)  # SourceInfo
+    source_finished = Signal()
+    playing_changed = Signal(bool)
+    recording_changed = Signal(bool, str)  # recording?, message
+    failed = Signal(str, str)  # kind ("source", "model", "device", "output"), message
+    shut_down = Signal()
+
+    def __init__(self, checkpoint: str | None = None, device: str = "auto") -> None:
+        super().__init__()
+        self._checkpoint = checkpoint
+        self._device = device
+        self._options = PipelineOptions()
+        self._loaded: LoadedModel | None = None
+        self._pipeline: PosePipeline | None = None
+        self._reader: FrameReader | None = None
+        self._source_info: SourceInfo | None = None
+        self._loop = True
+        self._playing = False
+        self._step_pending = False
+        self._clock_start = 0.0
+        self._media_start = 0.0
+        self._frame_times: deque[float] = deque(maxlen=30)
+        self._recording: tuple[VideoWriter, JsonLinesWriter] | None = None
+        self._timer: QTimer | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------
+    @Slot()
+    def start(self) -> None:
+        """Called in the worker thread once it runs: load the model, start ticking."""
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._tick)
+        self.load_model(self._checkpoint or "")
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Stop cleanly: finish a recording, close the source, then say so."""
+        if self._timer is not None:
+            self._timer.stop()
+        self.stop_recording()
+        self._close_source()
+        self.shut_down.emit()
+
+    # -- requests from the GUI ----------------------------------------------------------------
+    @Slot(str)
+    def load_model(self, path: str) -> None:
+        try:
+            loaded = load_model(path or None)
+            self._install(loaded, self._device)
+        except (CheckpointError, DeviceError) as error:
+            self.failed.emit("model", str(error))
+
+    @Slot(str)
+    def set_device(self, device: str) -> None:
+        if self._loaded is None:
+            self._device = device
+            return
+        try:
+            self._install(self._loaded, device)
+        except DeviceError as error:
+            self.failed.emit("device", str(error))
+
+    def _install(self, loaded: LoadedModel, device: str) -> None:
+        predictor = create_predictor(loaded, device)
+        self._loaded, self._device = loaded, device
+        self._pipeline = PosePipeline(predictor)
+        stacks = self._options.stacks
+        if stacks is not None and stacks > loaded.spec.config.stacks:
+            self._options = replace(self._options, stacks=None)
+        self.model_loaded.emit(ModelInfo(loaded.spec, loaded.source, predictor.device.type,
+                                         predictor.precision))
+        self._schedule(0)
+
+    @Slot(object)
+    def set_options(self, options: PipelineOptions) -> None:
+        self._options = options
+        if self._pipeline is not None and not options.tracking:
+            self._pipeline.reset()
+        if not self._playing:
+            self._step_pending = True  # a paused frame is re-run with the new options
+            self._schedule(0)
+
+    @Slot(object)
+    def open_source(self, request: SourceRequest) -> None:
+        self._close_source()
+        try:
+            source = open_source(request.spec, loop=self._loop, camera_size=request.camera_size)
+        except SourceError as error:
+            self.failed.emit("source", str(error))
+            return
+        self._start_reading(source)
+
+    @Slot(bool)
+    def set_loop(self, loop: bool) -> None:
+        self._loop = loop
+
+    @Slot(bool)
+    def set_playing(self, playing: bool) -> None:
+        self._playing = playing and self._reader is not None
+        self._restart_clock()
+        self.playing_changed.emit(self._playing)
+        self._schedule(0)
+
+    @Slot()
+    def step(self) -> None:
+        """One frame forward while paused."""
+        self._step_pending = True
+        self._schedule(0)
+
+    @Slot(str)
+    def start_recording(self, base_path: str) -> None:
+        """Annotated MP4 and keypoints JSON lines, ``base_path`` + .mp4 / .jsonl."""
+        self.stop_recording()
+        fps = (self._source_info.fps if self._source_info else None) or 30.0
+        try:
+            video = VideoWriter(base_path + ".mp4", fps)
+            keypoints = JsonLinesWriter(base_path + ".jsonl")
+        except OutputError as error:
+            self.failed.emit("output", str(error))
+            return
+        self._recording = (video, keypoints)
+        self.recording_changed.emit(True, f"Recording to {base_path}.mp4")
+
+    @Slot()
+    def stop_recording(self) -> None:
+        if self._recording is None:
+            return
+        video, keypoints = self._recording
+        self._recording = None
+        video.close()
+        keypoints.close()
+        self.recording_changed.emit(
+            False, f"Saved {video.frames} frames to {video.path} and {keypoints.path}")
+
+    # -- the frame loop -----------------------------------------------------------------------
+    def _start_reading(self, source: FrameSource) -> None:
+        self._reader = FrameReader(source)
+        self._source_info = SourceInfo(source.description, source.is_live, source.frame_count,
+                                       source.fps, source.size)
+        if self._pipeline is not None:
+            self._pipeline.reset()
+        self._frame_times.clear()
+        self.source_opened.emit(self._source_info)
+        self.set_playing(True)
+
+    def _close_source(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def _restart_clock(self) -> None:
+        self._clock_start = time.monotonic()
+        self._media_start = -1.0
+
+    def _schedule(self, delay_ms: int) -> None:
+        if self._timer is not None and not self._timer.isActive():
+            self._timer.start(max(0, delay_ms))
+
+    @Slot()
+    def _tick(self) -> None:
+        if self._reader is None or self._pipeline is None:
+            return
+        if not (self._playing or self._step_pending):
+            return
+        self._step_pending = False
+        try:
+            frame = self._reader.next(timeout=1.0)
+        except SourceError as error:
+            self._close_source()
+            self.set_playing(False)
+            self.failed.emit("source", str(error))
+            return
+        if frame is None:
+            if self._reader.finished:
+                self.set_playing(False)
+                self.source_finished.emit()
+            else:
+                self._schedule(0)
+            return
+        try:
+            result = self._pipeline.process(frame, self._options)
+        except DeviceError as error:
+            self.failed.emit("device", f"{error}; switching to the CPU")
+            self.set_device("cpu")
+            self._schedule(0)
+            return
+        self._frame_times.append(time.monotonic())
+        self._record(frame.image, result)
+        self.frame_ready.emit(FrameReport(frame.image, result, self._fps(),
+                                          self._reader.dropped))
+        if self._playing:
+            self._schedule(self._delay_until_next(frame.timestamp))
+
+    def _fps(self) -> float:
+        if len(self._frame_times) < 2:
+            return 0.0
+        return (len(self._frame_times) - 1) / (self._frame_times[-1] - self._frame_times[0])
+
+    def _delay_until_next(self, timestamp: float) -> int:
+        """Files play at their own speed (or slower, never faster); cameras as fast as they can."""
+        info = self._source_info
+        if info is None or info.is_live:
+            return 0
+        fps = info.fps or STILL_IMAGE_FPS
+        if self._media_start < 0 or timestamp < self._media_start:  # started, or looped
+            self._clock_start, self._media_start = time.monotonic(), timestamp
+        due = self._clock_start + (timestamp - self._media_start) + 1.0 / fps
+        return int(1000 * (due - time.monotonic()))
+
+    def _record(self, image: np.ndarray, result: PoseResult) -> None:
+        if self._recording is None or self._loaded is None:
+            return
+        video, keypoints = self._recording
+        skeleton = self._loaded.spec.skeleton
+        try:
+            video.write(draw_pose(image.copy(), result.keypoints, result.confidences, skeleton))
+            keypoints.write(pose_record(result, skeleton))
+        except OutputError as error:
+            self.stop_recording()
+            self.failed.emit("output", f"{error}; the recording was stopped and what was "
+                                       "written so far is kept")
