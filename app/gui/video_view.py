@@ -48,6 +48,9 @@ class MessagePanel(QFrame):
         layout.addWidget(self._detail)
         layout.addLayout(self._buttons)
 
+    def title(self) -> str:
+        return self._title.text()
+
     def set_message(self, title: str, detail: str,
                     actions: list[tuple[str, Callable[[], None]]]) -> None:
         self._title.setText(title)
@@ -104,6 +107,9 @@ class VideoView(QWidget):
         self._mirrored = mirrored
         self.update()
 
+    def is_mirrored(self) -> bool:
+        return self._mirrored
+
     def show_message(self, title: str, detail: str,
                      actions: list[tuple[str, Callable[[], None]]]) -> None:
         """Put a panel with ``title``, ``detail`` and one button per (text, callback) over
@@ -113,6 +119,12 @@ class VideoView(QWidget):
 
     def clear_message(self) -> None:
         self._message.hide()
+
+    def message_visible(self) -> bool:
+        return not self._message.isHidden()
+
+    def message_title(self) -> str:
+        return self._message.title()
 
     def widget_to_frame(self, point: QPointF) -> tuple[float, float] | None:
         """The frame pixel (x, y) under ``point``, mirroring undone; None off the frame."""

@@ -483,8 +483,15 @@ class MainWindow(QMainWindow):
             self.video.show_message(
                 "No model is loaded", message, [("Open a checkpoint…", self.choose_checkpoint)])
         else:
-            QMessageBox.warning(self, "Hourglass Pose", message)
+            self.notify(message)
         self._update_status()
+
+    def notify(self, message: str) -> None:
+        """A warning that does not block: the video keeps running behind it."""
+        box = QMessageBox(QMessageBox.Warning, "Hourglass Pose", message, QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+        self.statusBar().showMessage(message, 8000)
 
     @Slot(object)
     def _show_report(self, report: FrameReport) -> None:

@@ -70,7 +70,7 @@ class ModelSpec:
                 layout=str(data.get("layout", "hourglass-pose")),
                 training=dict(data.get("training", {})),
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, OverflowError) as error:
             raise CheckpointError(f"its metadata is incomplete or invalid ({error})") from error
 
     def with_training(self, **summary: Any) -> ModelSpec:

@@ -1,0 +1,173 @@
+"""The real main window, offscreen, driving the real worker thread on LSPet media."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, QThread
+
+from app.gui.compose import ALL_JOINTS
+from app.gui.main import open_first_source
+from app.gui.window import MainWindow
+from app.gui.worker import SourceRequest
+
+WAIT_MS = 30_000
+
+
+@pytest.fixture
+def window(qtbot, tiny_checkpoint, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(str(tiny_checkpoint), "cpu", settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.model is not None, timeout=WAIT_MS)
+    yield win
+    win.stop_worker()
+
+
+def next_reports(qtbot, window, count: int = 1) -> list:
+    reports = []
+    window.frame_shown.connect(reports.append)
+    try:
+        qtbot.waitUntil(lambda: len(reports) >= count, timeout=WAIT_MS)
+    finally:
+        window.frame_shown.disconnect(reports.append)
+    return reports
+
+
+def open_media(window, path) -> None:
+    window.open_path(str(path))
+
+
+def test_a_clip_plays_with_skeleton_and_status(qtbot, window, lspet_clip):
+    open_media(window, lspet_clip)
+    report = next_reports(qtbot, window, 3)[-1]
+    assert report.result.keypoints.shape == (14, 2)
+    assert window.video.last_frame() is not None
+    assert "frames/s" in window.status.text() and "CPU" in window.status.text()
+    assert window.source.description.endswith("clip.mp4")
+
+
+def test_the_stacks_control_changes_what_runs(qtbot, window, lspet_clip):
+    open_media(window, lspet_clip)
+    assert next_reports(qtbot, window)[-1].result.stacks == 2
+    window.stacks_box.setValue(1)
+    qtbot.waitUntil(lambda: window.last_report.result.stacks == 1, timeout=WAIT_MS)
+    assert "1 stack" in window.status.text()
+
+
+def test_heatmap_tiles_update_and_a_chosen_joint_is_overlaid(qtbot, window, lspet_clip):
+    open_media(window, lspet_clip)
+    report = next_reports(qtbot, window, 2)[-1]
+    assert report.result.heatmaps is not None  # the panel is visible, so heatmaps are kept
+    assert window.heatmaps.tile(0).pixmap() is not None
+    plain = window.composed(report)
+    window.heatmaps.select_joint(5)
+    overlaid = window.composed(report)
+    assert not np.array_equal(plain, overlaid)
+    qtbot.waitUntil(lambda: window.refinement.stack_count() == 2, timeout=WAIT_MS)
+    window.heatmaps.select_joint(ALL_JOINTS)
+    assert not np.array_equal(window.composed(report), overlaid)
+
+
+def test_heatmaps_are_not_kept_when_no_view_needs_them(qtbot, window, lspet_clip):
+    window.heatmap_dock.hide()
+    window.refinement_dock.hide()
+    open_media(window, lspet_clip)
+    qtbot.waitUntil(lambda: window.last_report is not None
+                    and window.last_report.result.heatmaps is None, timeout=WAIT_MS)
+    assert window.options().keep_heatmaps is False
+
+
+def test_a_recording_plays_back_with_every_frame_and_its_keypoints(
+        qtbot, window, lspet_clip, tmp_path):
+    window.loop_action.setChecked(False)
+    open_media(window, lspet_clip)
+    next_reports(qtbot, window)
+    window.request_playing.emit(False)
+    qtbot.waitUntil(lambda: not window.playing, timeout=WAIT_MS)
+    base = str(tmp_path / "take")
+    window.start_recording(base)
+    qtbot.waitUntil(lambda: window.recording, timeout=WAIT_MS)
+    for _ in range(5):
+        window.request_step.emit()
+        next_reports(qtbot, window)
+    window.request_stop_recording.emit()
+    qtbot.waitUntil(lambda: not window.recording, timeout=WAIT_MS)
+    with open(base + ".jsonl", encoding="utf-8") as file:
+        lines = [json.loads(line) for line in file]
+    capture = cv2.VideoCapture(base + ".mp4")
+    frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    capture.release()
+    assert len(lines) == frames == 5
+    assert [line["frame"] for line in lines] == sorted(line["frame"] for line in lines)
+    assert len(lines[0]["keypoints"]) == 14
+
+
+def test_changing_the_source_mid_run_switches_to_it(qtbot, window, lspet_clip, lspet_image):
+    open_media(window, lspet_clip)
+    next_reports(qtbot, window, 2)
+    open_media(window, lspet_image)
+    qtbot.waitUntil(lambda: window.source.description.endswith("person.jpg"), timeout=WAIT_MS)
+    report = next_reports(qtbot, window, 2)[-1]
+    assert report.image.shape[:2] == cv2.imread(str(lspet_image)).shape[:2]
+
+
+def test_an_unreadable_file_is_a_message_and_the_app_goes_on(qtbot, window, tmp_path,
+                                                             lspet_clip):
+    bogus = tmp_path / "broken.mp4"
+    bogus.write_bytes(b"\x00" * 1000)
+    failures = []
+    window.worker_failed.connect(lambda kind, message: failures.append((kind, message)))
+    open_media(window, bogus)
+    qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
+    assert failures[0][0] == "source" and "broken.mp4" in failures[0][1]
+    assert window.video.message_visible()
+    open_media(window, lspet_clip)
+    next_reports(qtbot, window)
+    assert not window.video.message_visible()
+
+
+def test_no_camera_is_said_in_the_window_with_a_way_on(qtbot, window):
+    open_first_source(window)  # this machine has no camera
+    assert window.video.message_visible()
+    assert "No camera" in window.video.message_title()
+
+
+def test_a_mirrored_view_keeps_the_true_frame_for_the_model_and_snapshots(
+        qtbot, window, lspet_image, tmp_path):
+    open_media(window, lspet_image)
+    next_reports(qtbot, window)
+    window.mirror_action.setChecked(True)
+    report = next_reports(qtbot, window)[-1]
+    assert window.video.is_mirrored()
+    np.testing.assert_array_equal(report.image, cv2.imread(str(lspet_image)))
+    saved = window.save_snapshot(str(tmp_path / "snap.png"))
+    np.testing.assert_array_equal(cv2.imread(saved), window.composed(report))
+
+
+def test_a_snapshot_into_a_missing_folder_is_a_message_not_a_crash(qtbot, window, lspet_image,
+                                                                   tmp_path):
+    open_media(window, lspet_image)
+    next_reports(qtbot, window)
+    failures = []
+    window.worker_failed.connect(lambda kind, message: failures.append(kind))
+    assert window.save_snapshot(str(tmp_path / "missing" / "snap.png")) is None
+    assert failures == ["output"]
+
+
+def test_closing_during_inference_leaves_no_worker_thread(qtbot, tiny_checkpoint, lspet_clip,
+                                                          tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(str(tiny_checkpoint), "cpu", settings=settings)
+    win.show()
+    qtbot.waitUntil(lambda: win.model is not None, timeout=WAIT_MS)
+    win.request_source.emit(SourceRequest(str(lspet_clip)))
+    next_reports(qtbot, win)
+    thread: QThread = win.thread_
+    win.close()
+    assert thread.isFinished()
+    assert settings.value("stacks", type=int) == 2
