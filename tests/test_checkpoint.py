@@ -157,9 +157,15 @@ def test_fault_metadata_is_not_json(network, tmp_path):
         json.dumps({**SPEC.to_dict(), "mean": ["a", "b", "c"]}),
         json.dumps({**SPEC.to_dict(), "skeleton": {**LSP14.to_dict(), "edges": [[0, 99]]}}),
         json.dumps({**SPEC.to_dict(), "input_size": "large"}),
+        json.dumps({**SPEC.to_dict(), "input_size": -3}),
+        json.dumps({**SPEC.to_dict(), "input_size": 66}),
+        json.dumps({**SPEC.to_dict(), "mean": [0.5, 0.5]}),
+        json.dumps({**SPEC.to_dict(), "std": [0.2, 0.0, 0.2]}),
+        json.dumps({**SPEC.to_dict(), "architecture": {**CONFIG.to_dict(), "joints": 16}}),
     ],
     ids=["null", "list", "string", "no-skeleton", "odd-channels", "unknown-size", "bad-mean",
-         "bad-edge", "bad-input-size"],
+         "bad-edge", "bad-input-size", "negative-input", "input-not-a-multiple",
+         "two-means", "zero-std", "joints-not-names"],
 )
 def test_fault_metadata_incomplete_or_invalid(network, tmp_path, metadata):
     path = write_safetensors(tmp_path / "invalid.safetensors", state_of(network), metadata)
@@ -168,12 +174,6 @@ def test_fault_metadata_incomplete_or_invalid(network, tmp_path, metadata):
     assert str(path) in str(error.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="app/model/checkpoint.py: ModelSpec.from_dict catches KeyError/TypeError/ValueError "
-    "but int(float('inf')) raises OverflowError, and Python's json reads Infinity",
-)
 def test_fault_metadata_with_an_infinite_input_size(network, tmp_path):
     metadata = json.dumps({**SPEC.to_dict(), "input_size": float("inf")})  # writes Infinity
     path = write_safetensors(tmp_path / "infinite.safetensors", state_of(network), metadata)
@@ -182,6 +182,13 @@ def test_fault_metadata_with_an_infinite_input_size(network, tmp_path):
 
 
 # --- faults: the weights do not fit the metadata ---------------------------------------------
+
+
+def test_fault_metadata_claiming_huge_sizes_allocates_nothing(network, tmp_path):
+    huge = {**SPEC.to_dict(), "architecture": {**CONFIG.to_dict(), "channels": 2**30}}
+    path = write_safetensors(tmp_path / "huge.safetensors", state_of(network), json.dumps(huge))
+    with pytest.raises(CheckpointError, match="beyond any hourglass"):
+        load_checkpoint(path)
 
 
 def test_fault_weights_narrower_than_the_metadata_says(network, tmp_path):

@@ -42,6 +42,18 @@ class ModelSpec:
     layout: str = "hourglass-pose"
     training: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Reject specs that would load and then fail (or silently mislead) at run time."""
+        granularity = 4 * 2**self.config.depth  # the stem's /4, then one /2 per level
+        if self.input_size < granularity or self.input_size % granularity:
+            raise ValueError(f"input size {self.input_size} is not a positive multiple of "
+                             f"{granularity}, which a depth-{self.config.depth} hourglass needs")
+        if len(self.mean) != 3 or len(self.std) != 3 or not all(s > 0 for s in self.std):
+            raise ValueError("mean and std need three values each, std above zero")
+        if self.skeleton.num_joints != self.config.joints:
+            raise ValueError(f"{self.skeleton.num_joints} joint names for "
+                             f"{self.config.joints} predicted joints")
+
     @property
     def heatmap_size(self) -> int:
         return self.input_size // 4
@@ -109,9 +121,14 @@ def check_state_dict(network: StackedHourglass, state: dict[str, torch.Tensor]) 
 
 
 def build_network(spec: ModelSpec, state: dict[str, torch.Tensor]) -> StackedHourglass:
-    """A float32 network in eval mode holding ``state``, after checking every tensor."""
+    """A float32 network in eval mode holding ``state``, after checking every tensor.
+
+    The check runs on a weightless ("meta") copy first, so metadata claiming absurd sizes
+    cannot make us allocate them.
+    """
+    with torch.device("meta"):
+        check_state_dict(StackedHourglass(spec.config), state)
     network = StackedHourglass(spec.config)
-    check_state_dict(network, state)
     network.load_state_dict({k: v.float() for k, v in state.items()})
     return network.eval()
 

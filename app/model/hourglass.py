@@ -18,6 +18,9 @@ import torch
 from torch import nn
 
 STEM_LAYOUTS = ("newell", "bearpaw")
+# Far above any published hourglass; a checkpoint's metadata claiming more is corrupt.
+SIZE_LIMITS = {"stacks": 64, "channels": 4096, "depth": 10, "joints": 1024, "blocks": 16,
+               "stem_channels": 1024}
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ class HourglassConfig:
             if name != "stem" and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"HourglassConfig.{name} must be a positive integer, "
                                  f"got {value!r}")
+        for name, limit in SIZE_LIMITS.items():
+            if getattr(self, name) > limit:
+                raise ValueError(f"HourglassConfig.{name} = {getattr(self, name)} is beyond "
+                                 f"any hourglass network (at most {limit})")
         if self.channels % 2:
             raise ValueError(f"HourglassConfig.channels must be even, got {self.channels}")
 
