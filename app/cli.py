@@ -224,6 +224,25 @@ def run_make_clip(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_publish_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("publish", help="make a run's best weights the embedded model "
+                                 "and measure its model card")
+    parser.add_argument("--run", default="runs/default", help="run folder with best.safetensors")
+    parser.add_argument("--data", default="../shared/datasets/lspet")
+    parser.add_argument("--out", help="default: models/hourglass-lsp.safetensors")
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.paths import DEFAULT_MODEL_NAME, models_dir
+    from app.train.publish import publish
+
+    target = Path(args.out) if args.out else models_dir() / DEFAULT_MODEL_NAME
+    print(publish(Path(args.run), args.data, target))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hourglass-pose",
@@ -243,12 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_infer_parser(commands)
     add_eval_parser(commands)
     add_train_parser(commands)
+    add_publish_parser(commands)
     add_make_clip_parser(commands)
     return parser
 
 
 RUNNERS = {"info": run_info, "infer": run_infer, "eval": run_eval, "train": run_train,
-           "make-clip": run_make_clip}
+           "publish": run_publish, "make-clip": run_make_clip}
 
 
 def user_errors() -> tuple[type[Exception], ...]:

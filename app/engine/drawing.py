@@ -11,6 +11,10 @@ import numpy as np
 
 from app.pose.skeleton import Side, Skeleton
 
+# Joints below this confidence are hidden unless the user lowers it (the model card reports how
+# often joints outside the crop still pass it).
+DEFAULT_THRESHOLD = 0.3
+
 SIDE_COLOURS: dict[Side, tuple[int, int, int]] = {
     "left": (235, 140, 40),
     "right": (30, 140, 255),
@@ -34,7 +38,7 @@ def draw_pose(
     keypoints: np.ndarray,
     confidences: np.ndarray,
     skeleton: Skeleton,
-    threshold: float = 0.3,
+    threshold: float = DEFAULT_THRESHOLD,
 ) -> np.ndarray:
     """Draw limbs and joints above ``threshold`` onto ``image`` (in place) and return it."""
     width = line_width(image)

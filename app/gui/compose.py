@@ -10,7 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.engine.drawing import draw_pose, draw_stack_points, overlay_heatmap
+from app.engine.drawing import (
+    DEFAULT_THRESHOLD,
+    draw_pose,
+    draw_stack_points,
+    overlay_heatmap,
+)
 from app.engine.pipeline import PoseResult
 from app.pose.affine import crop_matrix, invert_affine
 from app.pose.skeleton import Skeleton
@@ -22,7 +27,7 @@ ALL_JOINTS = -1
 class ViewState:
     """The user's display choices (none of them changes what the model computes)."""
 
-    threshold: float = 0.3
+    threshold: float = DEFAULT_THRESHOLD
     overlay_joint: int | None = None  # None: no overlay; ALL_JOINTS: the combined map
     show_refinement: bool = True
 

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.engine.drawing import DEFAULT_THRESHOLD
 from app.engine.pipeline import PipelineOptions
 from app.engine.sources import list_cameras
 from app.gui.compose import ALL_JOINTS, ViewState, compose_frame, joint_heatmap
@@ -173,7 +174,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(QLabel(" Threshold "))
         self.threshold_slider = QSlider(Qt.Horizontal)
         self.threshold_slider.setRange(0, 100)
-        self.threshold_slider.setValue(30)
+        self.threshold_slider.setValue(round(100 * DEFAULT_THRESHOLD))
         self.threshold_slider.setFixedWidth(90)
         self.threshold_slider.setToolTip("Joints below this confidence are hidden")
         self.threshold_slider.valueChanged.connect(self._view_changed)
@@ -226,7 +227,8 @@ class MainWindow(QMainWindow):
         self.loop_action.setChecked(s.value("loop", True, type=bool))
         self.flip_action.setChecked(s.value("flip", False, type=bool))
         self.smooth_action.setChecked(s.value("smoothing", True, type=bool))
-        self.threshold_slider.setValue(s.value("threshold", 30, type=int))
+        self.threshold_slider.setValue(
+            s.value("threshold", round(100 * DEFAULT_THRESHOLD), type=int))
         self._wanted_stacks = s.value("stacks", 0, type=int)
         self._mirror_setting = s.value("mirror_camera", True, type=bool)
         try:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from app.model.runner import HeatmapPredictor
-from app.pose.affine import crop_to_frame, warp_crop
+from app.pose.affine import apply_affine, crop_matrix, crop_to_frame, warp_crop
 from app.pose.heatmaps import decode_heatmaps
 from app.pose.metrics import pck_hits, pck_percent, torso_diameters
 from app.train.data import Annotation, ground_truth_box
@@ -99,3 +99,52 @@ def score(predictions: Predictions, joint_names: tuple[str, ...], threshold: flo
         images=len(predictions.truth),
         threshold=threshold,
     )
+
+
+@dataclass
+class TruncationCheck:
+    """How the model treats joints the crop cuts off, at the app's display threshold."""
+
+    threshold: float
+    outside: int  # labelled joints outside the crop
+    outside_shown: float  # percent of those still scoring at or above the threshold
+    inside: int
+    inside_shown: float  # percent of joints inside the crop that are shown
+
+    def to_dict(self) -> dict:
+        return {"threshold": self.threshold, "outside_joints": self.outside,
+                "outside_shown_percent": round(self.outside_shown, 2),
+                "inside_joints": self.inside, "inside_shown_percent": round(self.inside_shown, 2)}
+
+
+def truncation_check(
+    predictor: HeatmapPredictor,
+    annotations: list[Annotation],
+    images: list[np.ndarray],
+    threshold: float,
+    shift: float = 0.5,
+) -> TruncationCheck:
+    """Crop each person off-centre (left, right, up, down by ``shift`` of the box side) and
+    count how often joints left outside the crop still score above ``threshold``."""
+    size = predictor.spec.input_size
+    outside = inside = outside_shown = inside_shown = 0
+    for annotation, image in zip(annotations, images, strict=True):
+        box = ground_truth_box(annotation)
+        if box is None:
+            continue
+        boxes = [replace(box, cx=box.cx + dx * box.side, cy=box.cy + dy * box.side)
+                 for dx, dy in ((shift, 0), (-shift, 0), (0, shift), (0, -shift))]
+        crops = np.stack([warp_crop(image, b, size)[0] for b in boxes])
+        heatmaps = predictor(crops)[-1]
+        for crop_box, maps in zip(boxes, heatmaps, strict=True):
+            _, confidences = decode_heatmaps(maps, "none")
+            in_crop = apply_affine(crop_matrix(crop_box, size), annotation.joints)
+            within = ((in_crop >= -0.5) & (in_crop <= size - 0.5)).all(axis=1)
+            shown = confidences >= threshold
+            labelled = annotation.visible
+            outside += int((labelled & ~within).sum())
+            outside_shown += int((labelled & ~within & shown).sum())
+            inside += int((labelled & within).sum())
+            inside_shown += int((labelled & within & shown).sum())
+    return TruncationCheck(threshold, outside, 100.0 * outside_shown / max(outside, 1),
+                           inside, 100.0 * inside_shown / max(inside, 1))
