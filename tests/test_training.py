@@ -214,3 +214,19 @@ def test_eval_reports_pck_per_stack_and_joint_and_plots(lspet_subset, tiny_check
     assert 0 < scores["images"] <= 53
     assert plot.stat().st_size > 1000
     assert "PCK@0.2" in capsys.readouterr().out
+
+
+def test_publish_copies_the_best_weights_and_writes_a_measured_card(lspet_subset, tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(lspet_subset), "--run", str(run), "--stacks", "2",
+                 "--channels", "16", "--depth", "2", "--input-size", "64", "--batch-size", "4",
+                 "--validation-images", "8", "--eval-every", "2", "--max-steps", "2",
+                 "--init", str(tmp_path / "none.safetensors")]) == 0
+    target = tmp_path / "models" / "default.safetensors"
+    assert main(["publish", "--run", str(run), "--data", str(lspet_subset),
+                 "--out", str(target)]) == 0
+    assert target.read_bytes() == (run / "best.safetensors").read_bytes()
+    card = (tmp_path / "models" / "README.md").read_text()
+    assert "| single pass |" in card and "| flip test |" in card
+    assert "| left wrist |" in card
+    assert "Joints outside the crop" in card and "| 2 |" in card  # latency row for 2 stacks
