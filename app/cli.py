@@ -253,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true",
                         help="open the window, run the pipeline on --input (or the camera, or "
                              "frames the app draws), check it, print a summary, exit 0 or 1")
+    parser.add_argument("--screenshot", metavar="PNG",
+                        help="with --self-test: save the window as it looks at the end")
     parser.add_argument("--input", help="the app: open this video, image or folder at start")
     parser.add_argument("--checkpoint", help="the app: the model to load (default: embedded)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
@@ -287,7 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.gui.main import run_app, run_self_test
 
         if args.self_test:
-            return run_self_test(args.input, args.checkpoint, args.device)
+            return run_self_test(args.input, args.checkpoint, args.device,
+                                 screenshot=args.screenshot)
         return run_app(args.checkpoint, args.device, args.input)
     try:
         return RUNNERS[args.command](args)

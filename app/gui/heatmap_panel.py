@@ -202,6 +202,7 @@ class HeatmapPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self._scroll, 1)
         layout.addWidget(ColourLegend(), 0, Qt.AlignmentFlag.AlignTop)
+        self.setMinimumWidth(260)  # two columns of tiles and the legend, never a sliver
 
     def set_joints(self, names: Sequence[str]) -> None:
         """One tile per joint of the model; a new joint set clears the selection."""

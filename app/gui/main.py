@@ -63,10 +63,13 @@ class SelfTestResult:
 
 
 def run_self_test(media: str | None, checkpoint: str | None = None, device: str = "auto",
-                  frames: int = 20, timeout_s: float = 120.0) -> int:
+                  frames: int = 20, timeout_s: float = 120.0, screenshot: str | None = None,
+                  joint: int | None = None) -> int:
     """Open the real window, run ``frames`` frames through the worker, check and report.
 
     Without ``media`` the camera is used if one opens, else frames the app draws itself.
+    ``screenshot`` saves the window as it was at the end (with ``joint`` chosen in the
+    heatmap panel, to show its overlay and refinement).
     """
     if "QT_QPA_PLATFORM" not in os.environ and not os.environ.get("DISPLAY"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -101,9 +104,13 @@ def run_self_test(media: str | None, checkpoint: str | None = None, device: str 
 
     window.frame_shown.connect(on_frame)
     window.worker_failed.connect(on_failure)
+    if joint is not None:
+        window.heatmaps.select_joint(joint)
     QTimer.singleShot(int(timeout_s * 1000), give_up)
     QTimer.singleShot(0, lambda: window.request_source.emit(SourceRequest(self_test_source(media))))
     app.exec()
+    if screenshot and not window.grab().save(screenshot):
+        state.failure = state.failure or f"could not save the screenshot {screenshot}"
     stacks = window.last_report.result.stacks if window.last_report else 0
     device_name = window.model.device if window.model else "none"
     window.close()

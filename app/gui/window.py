@@ -92,8 +92,9 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_toolbar()
         self._build_menus()
+        # Live figures sit on the right; transient messages use the left of the status bar.
         self.status = QLabel("Loading the model…")
-        self.statusBar().addPermanentWidget(self.status, 1)
+        self.statusBar().addPermanentWidget(self.status)
         self._restore_settings(device)
         self._start_worker(checkpoint, self.device_box.currentData())
 
@@ -118,9 +119,9 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        self.open_action = self._action("&Open video or image…", self.choose_file,
+        self.open_action = self._action("&Open…", self.choose_file,
                                         QKeySequence.Open, tip="Open a video, image or folder")
-        self.camera_action = self._action("Open &camera", self.open_camera, "Ctrl+K",
+        self.camera_action = self._action("&Camera", self.open_camera, "Ctrl+K",
                                           tip="Use the camera chosen in the toolbar")
         self.checkpoint_action = self._action("Open chec&kpoint…", self.choose_checkpoint,
                                               "Ctrl+Shift+O", tip="Load another model")
@@ -140,7 +141,7 @@ class MainWindow(QMainWindow):
                                             tip="Save the annotated frame as PNG")
         self.record_action = self._action("Record", self.toggle_recording, "Ctrl+R", True,
                                           tip="Record annotated MP4 and keypoints (JSON lines)")
-        self.all_joints_action = self._action("All joints overlay", self._toggle_all_joints,
+        self.all_joints_action = self._action("All joints", self._toggle_all_joints,
                                               "A", tip="Overlay every joint's heatmap on the video")
         self.about_model_action = self._action("About the &model", self.show_model_card,
                                                "F1", tip="What the loaded model is, how good")
@@ -224,6 +225,8 @@ class MainWindow(QMainWindow):
             self.restoreState(s.value("state"))
         else:
             self.resize(1280, 800)
+            self.resizeDocks([self.heatmap_dock], [380], Qt.Horizontal)
+            self.resizeDocks([self.refinement_dock], [190], Qt.Vertical)
         self.loop_action.setChecked(s.value("loop", True, type=bool))
         self.flip_action.setChecked(s.value("flip", False, type=bool))
         self.smooth_action.setChecked(s.value("smoothing", True, type=bool))
