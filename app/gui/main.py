@@ -85,6 +85,8 @@ def run_self_test(media: str | None, checkpoint: str | None = None, device: str 
     def on_frame(report: FrameReport) -> None:
         if state.first_frame is None:
             state.first_frame = time.monotonic()
+            if joint is not None:
+                window.heatmaps.select_joint(joint)
         state.frames += 1
         result = report.result
         if result.heatmaps is not None and window.heatmaps.tile(0).pixmap() is not None:
@@ -104,8 +106,6 @@ def run_self_test(media: str | None, checkpoint: str | None = None, device: str 
 
     window.frame_shown.connect(on_frame)
     window.worker_failed.connect(on_failure)
-    if joint is not None:
-        window.heatmaps.select_joint(joint)
     QTimer.singleShot(int(timeout_s * 1000), give_up)
     QTimer.singleShot(0, lambda: window.request_source.emit(SourceRequest(self_test_source(media))))
     app.exec()
