@@ -10,7 +10,6 @@ import pytest
 from PySide6.QtCore import QSettings, QThread
 
 from app.gui.compose import ALL_JOINTS
-from app.gui.main import open_first_source
 from app.gui.window import MainWindow
 from app.gui.worker import SourceRequest
 
@@ -131,10 +130,13 @@ def test_an_unreadable_file_is_a_message_and_the_app_goes_on(qtbot, window, tmp_
     assert not window.video.message_visible()
 
 
-def test_no_camera_is_said_in_the_window_with_a_way_on(qtbot, window):
-    open_first_source(window)  # this machine has no camera
+def test_no_camera_is_said_in_the_window_with_a_way_on(qtbot, window, lspet_clip):
+    window.settings.setValue("last_source", str(lspet_clip))
+    window.start_with_camera()  # this machine has no camera
+    qtbot.waitUntil(lambda: "No camera" in window.video.message_title(), timeout=WAIT_MS)
     assert window.video.message_visible()
-    assert "No camera" in window.video.message_title()
+    assert window.video.message_actions() == ["Open a file…", "Reopen clip.mp4",
+                                              "Try the camera again"]
 
 
 def test_a_mirrored_view_keeps_the_true_frame_for_the_model_and_snapshots(

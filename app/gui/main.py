@@ -34,23 +34,8 @@ def run_app(checkpoint: str | None = None, device: str = "auto", source: str | N
     if source is not None:
         window.open_path(source)
     else:
-        QTimer.singleShot(0, lambda: open_first_source(window))
+        window.start_with_camera()
     return app.exec()
-
-
-def open_first_source(window) -> None:
-    """A camera if one opens; otherwise say so and offer a file, never a blank view."""
-    cameras = window.refresh_cameras()
-    if cameras:
-        window.open_camera()
-        return
-    window.video.show_message(
-        "No camera found",
-        "Hourglass Pose found no working camera. Open a video or a photo instead, or connect "
-        "a camera and try again. You can also drop a file on this window.",
-        [("Open a file…", window.choose_file), ("Try the camera again",
-                                                lambda: open_first_source(window))],
-    )
 
 
 @dataclass

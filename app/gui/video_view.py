@@ -41,6 +41,7 @@ class MessagePanel(QFrame):
         self._title.setFont(font)
         self._detail = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self._buttons = QHBoxLayout()
+        self._actions: list[tuple[str, Callable[[], None]]] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.setSpacing(12)
@@ -51,8 +52,12 @@ class MessagePanel(QFrame):
     def title(self) -> str:
         return self._title.text()
 
+    def action_texts(self) -> list[str]:
+        return [text for text, _ in self._actions]
+
     def set_message(self, title: str, detail: str,
                     actions: list[tuple[str, Callable[[], None]]]) -> None:
+        self._actions = list(actions)
         self._title.setText(title)
         self._detail.setText(detail)
         self._detail.setVisible(bool(detail))
@@ -125,6 +130,9 @@ class VideoView(QWidget):
 
     def message_title(self) -> str:
         return self._message.title()
+
+    def message_actions(self) -> list[str]:
+        return self._message.action_texts()
 
     def widget_to_frame(self, point: QPointF) -> tuple[float, float] | None:
         """The frame pixel (x, y) under ``point``, mirroring undone; None off the frame."""

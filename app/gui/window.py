@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 
 from app.engine.drawing import DEFAULT_THRESHOLD
 from app.engine.pipeline import PipelineOptions
-from app.engine.sources import list_cameras
 from app.gui.compose import ALL_JOINTS, ViewState, compose_frame, joint_heatmap
 from app.gui.heatmap_panel import HeatmapPanel
 from app.gui.model_card import model_card_html
@@ -57,6 +56,7 @@ class MainWindow(QMainWindow):
     request_recording = Signal(str)
     request_stop_recording = Signal()
     request_shutdown = Signal()
+    request_cameras = Signal()
 
     frame_shown = Signal(object)  # FrameReport
     worker_failed = Signal(str, str)
@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self.recording = False
         self.started_at = time.monotonic()
         self.first_pose_seconds: float | None = None
+        self._open_camera_when_found = False
 
         self.video = VideoView()
         self.video.file_dropped.connect(self.open_path)
@@ -278,6 +279,7 @@ class MainWindow(QMainWindow):
             (self.request_recording, self.worker.start_recording),
             (self.request_stop_recording, self.worker.stop_recording),
             (self.request_shutdown, self.worker.shutdown),
+            (self.request_cameras, self.worker.find_cameras),
         ):
             signal.connect(slot)
         self.worker.frame_ready.connect(self._show_report)
@@ -287,6 +289,7 @@ class MainWindow(QMainWindow):
         self.worker.playing_changed.connect(self._playing_changed)
         self.worker.recording_changed.connect(self._recording_changed)
         self.worker.failed.connect(self._failed)
+        self.worker.cameras_found.connect(self._cameras_found)
         # Direct: the GUI thread may be blocked in wait() for exactly this quit.
         self.worker.shut_down.connect(self.thread_.quit, Qt.DirectConnection)
         self.request_loop.emit(self.loop_action.isChecked())
@@ -339,13 +342,33 @@ class MainWindow(QMainWindow):
         self.settings.setValue("last_source", str(index))
         self.request_source.emit(SourceRequest(str(index), (width, height)))
 
-    def refresh_cameras(self) -> list[int]:
-        """List the cameras that really open (slow on some systems: done once at start)."""
-        cameras = list_cameras()
+    def start_with_camera(self) -> None:
+        """Look for cameras (in the worker); the first one found opens, else say so."""
+        self._open_camera_when_found = True
+        self.video.show_message("Looking for cameras…", "", [])
+        self.request_cameras.emit()
+
+    @Slot(list)
+    def _cameras_found(self, cameras: list[int]) -> None:
         self.camera_box.clear()
         for index in cameras or [0]:
             self.camera_box.addItem(f"Camera {index}", index)
-        return cameras
+        if not self._open_camera_when_found:
+            return
+        self._open_camera_when_found = False
+        if cameras:
+            self.open_camera()
+            return
+        actions = [("Open a file…", self.choose_file),
+                   ("Try the camera again", self.start_with_camera)]
+        last = self.settings.value("last_source", "")
+        if last and Path(last).exists():
+            actions.insert(1, (f"Reopen {Path(last).name}", lambda: self.open_path(last)))
+        self.video.show_message(
+            "No camera found",
+            "Hourglass Pose found no working camera. Open a video or a photo instead, or "
+            "connect a camera and try again. You can also drop a file on this window.",
+            actions)
 
     @Slot()
     def choose_checkpoint(self) -> None:

@@ -21,7 +21,7 @@ from app.engine.drawing import draw_pose
 from app.engine.output import JsonLinesWriter, OutputError, VideoWriter, pose_record
 from app.engine.pipeline import PipelineOptions, PosePipeline, PoseResult, create_predictor
 from app.engine.reader import FrameReader
-from app.engine.sources import FrameSource, SourceError, open_source
+from app.engine.sources import FrameSource, SourceError, list_cameras, open_source
 from app.model.checkpoint import CheckpointError, LoadedModel, ModelSpec, load_model
 from app.model.runner import DeviceError
 
@@ -75,6 +75,7 @@ class PoseWorker(QObject):
     source_finished = Signal()
     playing_changed = Signal(bool)
     recording_changed = Signal(bool, str)  # recording?, message
+    cameras_found = Signal(list)  # indices of the cameras that deliver frames
     failed = Signal(str, str)  # kind ("source", "model", "device", "output"), message
     shut_down = Signal()
 
@@ -162,6 +163,11 @@ class PoseWorker(QObject):
             self.failed.emit("source", str(error))
             return
         self._start_reading(source)
+
+    @Slot()
+    def find_cameras(self) -> None:
+        """Probe the cameras here, not in the GUI: opening one can take a second each."""
+        self.cameras_found.emit(list_cameras())
 
     @Slot(bool)
     def set_loop(self, loop: bool) -> None:
