@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QThread, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -34,6 +34,7 @@ from app.gui.model_card import model_card_html
 from app.gui.refinement_view import RefinementView
 from app.gui.video_view import VideoView
 from app.gui.worker import FrameReport, ModelInfo, PoseWorker, SourceInfo, SourceRequest
+from app.model.runner import available_devices
 from app.paths import assets_dir
 
 MEDIA_FILTER = ("Media (*.mp4 *.avi *.mov *.mkv *.webm *.jpg *.jpeg *.png *.bmp *.tif *.tiff "
@@ -194,29 +195,26 @@ class MainWindow(QMainWindow):
         bar.addSeparator()
         bar.addAction(self.snapshot_action)
         bar.addAction(self.record_action)
-        for digit in range(1, 10):
-            self._action(str(digit), lambda _=False, k=digit: self.stacks_box.setValue(k),
-                         str(digit)).setParent(self)
-            self.addAction(self.findChildren(QAction)[-1])
+        for digit in range(1, 10):  # keys 1-9 choose the stack count
+            self.addAction(self._action(f"Run {digit} stacks",
+                                        lambda _=False, k=digit: self.stacks_box.setValue(k),
+                                        str(digit)))
 
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        for action in (self.open_action, self.camera_action, self.checkpoint_action, None,
-                       self.snapshot_action, self.record_action, None, self.quit_action):
-            file_menu.addAction(action) if action else file_menu.addSeparator()
-        play_menu = self.menuBar().addMenu("&Playback")
-        for action in (self.play_action, self.step_action, self.loop_action):
-            play_menu.addAction(action)
-        view_menu = self.menuBar().addMenu("&View")
-        for action in (self.mirror_action, self.all_joints_action,
-                       self.heatmap_dock.toggleViewAction(),
-                       self.refinement_dock.toggleViewAction()):
-            view_menu.addAction(action)
-        model_menu = self.menuBar().addMenu("&Model")
-        for action in (self.flip_action, self.smooth_action, self.checkpoint_action, None,
-                       self.about_model_action):
-            model_menu.addAction(action) if action else model_menu.addSeparator()
-        self.device_group = QActionGroup(self)
+        menus = {
+            "&File": (self.open_action, self.camera_action, self.checkpoint_action, None,
+                      self.snapshot_action, self.record_action, None, self.quit_action),
+            "&Playback": (self.play_action, self.step_action, self.loop_action),
+            "&View": (self.mirror_action, self.all_joints_action,
+                      self.heatmap_dock.toggleViewAction(),
+                      self.refinement_dock.toggleViewAction()),
+            "&Model": (self.flip_action, self.smooth_action, self.checkpoint_action, None,
+                       self.about_model_action),
+        }
+        for title, actions in menus.items():
+            menu = self.menuBar().addMenu(title)
+            for action in actions:  # None: a separator
+                menu.addAction(action) if action else menu.addSeparator()
 
     # -- settings -----------------------------------------------------------------------------
     def _restore_settings(self, device: str) -> None:
@@ -235,13 +233,8 @@ class MainWindow(QMainWindow):
             s.value("threshold", round(100 * DEFAULT_THRESHOLD), type=int))
         self._wanted_stacks = s.value("stacks", 0, type=int)
         self._mirror_setting = s.value("mirror_camera", True, type=bool)
-        try:
-            import torch  # only to list devices; the GUI never handles tensors
-
-            if torch.cuda.is_available():
-                self.device_box.addItem("CUDA", "cuda")
-        except ImportError:
-            pass
+        if "cuda" in available_devices():
+            self.device_box.addItem("CUDA", "cuda")
         chosen = device if device != "auto" else s.value("device", "auto")
         index = self.device_box.findData(chosen)
         if chosen == "auto" or index < 0:

@@ -31,6 +31,11 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
+def available_devices() -> list[str]:
+    """The devices this machine can run the network on, best last."""
+    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
 def cpu_supports_bf16() -> bool:
     """Whether oneDNN has native bf16 kernels on this CPU (AVX512-BF16 or AMX)."""
     return bool(
