@@ -15,6 +15,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from networks import random_network
 from safetensors.torch import load_file, save_file
 
 from app.model.checkpoint import (
@@ -40,18 +41,7 @@ SPEC = ModelSpec(
 
 
 def tiny_network(config: HourglassConfig = CONFIG, seed: int = 0) -> StackedHourglass:
-    """Random weights and BatchNorm statistics, so the saved buffers matter; eval mode."""
-    torch.manual_seed(seed)
-    network = StackedHourglass(config)
-    with torch.no_grad():
-        for module in network.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.2, 0.2)
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 2.0)
-                module.num_batches_tracked.fill_(7)
-    return network.eval()
+    return random_network(config, seed)
 
 
 @pytest.fixture(scope="module")

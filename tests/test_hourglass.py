@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from networks import random_network
 
 from app.model.checkpoint import ModelSpec
 from app.model.hourglass import HourglassConfig, StackedHourglass
@@ -17,17 +18,7 @@ TINY = HourglassConfig(stacks=3, channels=16, depth=2, joints=14, stem_channels=
 
 
 def tiny_network(config: HourglassConfig = TINY, seed: int = 0) -> StackedHourglass:
-    """Random weights and BatchNorm statistics, so eval-mode BN does real work; eval mode."""
-    torch.manual_seed(seed)
-    network = StackedHourglass(config)
-    with torch.no_grad():
-        for module in network.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.2, 0.2)
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 2.0)
-    return network.eval()
+    return random_network(config, seed)
 
 
 @pytest.fixture(scope="module")
