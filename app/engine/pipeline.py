@@ -89,11 +89,9 @@ class PosePipeline:
         heatmaps = self.predictor(crop[None], options.stacks, options.flip)[:, 0]
         inferred = time.perf_counter()
 
-        stack_points = []
-        for stack_maps in heatmaps:
-            points, confidences = decode_heatmaps(stack_maps)
-            stack_points.append(crop_to_frame(points, box, self.spec.heatmap_size))
-        keypoints = stack_points[-1]
+        points, stack_confidences = decode_heatmaps(heatmaps)  # every stack at once
+        stack_points = crop_to_frame(points, box, self.spec.heatmap_size)
+        keypoints, confidences = stack_points[-1], stack_confidences[-1]
         decoded = time.perf_counter()
 
         if options.smoothing:
@@ -108,7 +106,7 @@ class PosePipeline:
             timestamp=frame.timestamp,
             keypoints=keypoints,
             confidences=confidences,
-            stack_keypoints=np.stack(stack_points),
+            stack_keypoints=stack_points,
             box=box,
             stacks=len(heatmaps),
             heatmaps=heatmaps if options.keep_heatmaps else None,

@@ -48,67 +48,82 @@ def argmax_2d(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return peaks, np.take_along_axis(flat, index[..., None], axis=-1)[..., 0]
 
 
-def quarter_offset(heatmap: np.ndarray, x: int, y: int) -> np.ndarray:
+def neighbourhoods(maps: np.ndarray, peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 3x3 values around each (N, H, W) map's integer peak, (N, 3, 3), and whether the
+    whole neighbourhood lies inside the map (N,); outside values are repeated edge values."""
+    count, height, width = maps.shape
+    x, y = peaks[:, 0].astype(int), peaks[:, 1].astype(int)
+    inside = (x >= 1) & (x < width - 1) & (y >= 1) & (y < height - 1)
+    rows = np.clip(y[:, None] + np.arange(-1, 2), 0, height - 1)
+    cols = np.clip(x[:, None] + np.arange(-1, 2), 0, width - 1)
+    values = maps[np.arange(count)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    return values, inside
+
+
+def quarter_offsets(maps: np.ndarray, peaks: np.ndarray) -> np.ndarray:
     """Shift a quarter pixel toward the higher neighbour on each axis (Newell et al.)."""
-    height, width = heatmap.shape
-    shift = np.zeros(2)
-    if 0 < x < width - 1:
-        shift[0] = 0.25 * np.sign(heatmap[y, x + 1] - heatmap[y, x - 1])
-    if 0 < y < height - 1:
-        shift[1] = 0.25 * np.sign(heatmap[y + 1, x] - heatmap[y - 1, x])
+    around, _ = neighbourhoods(maps, peaks)
+    height, width = maps.shape[-2:]
+    x, y = peaks[:, 0], peaks[:, 1]
+    shift = 0.25 * np.stack([np.sign(around[:, 1, 2] - around[:, 1, 0]),
+                             np.sign(around[:, 2, 1] - around[:, 0, 1])], axis=-1)
+    shift[(x < 1) | (x > width - 2), 0] = 0.0
+    shift[(y < 1) | (y > height - 2), 1] = 0.0
     return shift
 
 
-def dark_offset(log_map: np.ndarray, x: int, y: int) -> np.ndarray:
-    """Newton step -H^-1 g on a log-heatmap at (x, y); zero where it is not well posed."""
-    height, width = log_map.shape
-    if not (1 <= x < width - 1 and 1 <= y < height - 1):
-        return np.zeros(2)
-    m = log_map
-    dx = 0.5 * (m[y, x + 1] - m[y, x - 1])
-    dy = 0.5 * (m[y + 1, x] - m[y - 1, x])
-    dxx = m[y, x + 1] - 2 * m[y, x] + m[y, x - 1]
-    dyy = m[y + 1, x] - 2 * m[y, x] + m[y - 1, x]
-    dxy = 0.25 * (m[y + 1, x + 1] - m[y + 1, x - 1] - m[y - 1, x + 1] + m[y - 1, x - 1])
+def dark_offsets(log_maps: np.ndarray, peaks: np.ndarray) -> np.ndarray:
+    """Newton steps -H^-1 g on log-heatmaps at their peaks; zero where not well posed."""
+    m, inside = neighbourhoods(log_maps, peaks)
+    dx = 0.5 * (m[:, 1, 2] - m[:, 1, 0])
+    dy = 0.5 * (m[:, 2, 1] - m[:, 0, 1])
+    dxx = m[:, 1, 2] - 2 * m[:, 1, 1] + m[:, 1, 0]
+    dyy = m[:, 2, 1] - 2 * m[:, 1, 1] + m[:, 0, 1]
+    dxy = 0.25 * (m[:, 2, 2] - m[:, 2, 0] - m[:, 0, 2] + m[:, 0, 0])
     det = dxx * dyy - dxy * dxy
-    if det <= 1e-12 or dxx >= 0:  # not a maximum: keep the integer peak
-        return np.zeros(2)
-    offset = -np.array([dyy * dx - dxy * dy, dxx * dy - dxy * dx]) / det
-    return np.clip(offset, -1.0, 1.0)
+    maximum = inside & (det > 1e-12) & (dxx < 0)  # elsewhere keep the integer peak
+    safe_det = np.where(maximum, det, 1.0)
+    offset = -np.stack([dyy * dx - dxy * dy, dxx * dy - dxy * dx], axis=-1) / safe_det[:, None]
+    return np.where(maximum[:, None], np.clip(offset, -1.0, 1.0), 0.0)
 
 
-def smooth_for_dark(heatmap: np.ndarray, kernel: int) -> np.ndarray:
-    """DARK's modulation: blur, rescale to the original peak, take the log.
+def smooth_for_dark(maps: np.ndarray, kernel: int) -> np.ndarray:
+    """DARK's modulation of (N, H, W) maps: blur, rescale to the original peak, take the log.
 
-    Beyond the map the blur sees zeros, as in the DARK and MMPose reference code.  OpenCV's
-    default border (a mirror) would fold a peak near the edge onto itself, pulling the decoded
-    joint toward the edge by more than a tenth of a pixel two pixels in, and far more nearer.
+    Beyond the map the blur sees zeros, as in the DARK and MMPose reference code.  A mirrored
+    border would fold a peak near the edge onto itself, pulling the decoded joint toward the
+    edge by more than a tenth of a pixel two pixels in, and far more nearer.  The separable
+    blur runs on every map at once (OpenCV's own kernel, zero padding).
     """
-    peak = float(heatmap.max())
-    blurred = cv2.GaussianBlur(
-        heatmap.astype(np.float32), (kernel, kernel), 0, borderType=cv2.BORDER_CONSTANT
-    )
-    blurred_peak = float(blurred.max())
-    if blurred_peak > 0:
-        blurred *= peak / blurred_peak
-    return np.log(np.maximum(blurred, 1e-10))
+    weights = cv2.getGaussianKernel(kernel, 0).ravel().astype(np.float32)
+    half = kernel // 2
+    height, width = maps.shape[-2:]
+    padded = np.pad(maps.astype(np.float32), ((0, 0), (half, half), (half, half)))
+    rows = sum(w * padded[:, i:i + height, :] for i, w in enumerate(weights))
+    blurred = sum(w * rows[:, :, i:i + width] for i, w in enumerate(weights))
+    peak = maps.reshape(len(maps), -1).max(axis=1)
+    blurred_peak = blurred.reshape(len(maps), -1).max(axis=1)
+    scale = np.where(blurred_peak > 0, peak / np.where(blurred_peak > 0, blurred_peak, 1), 1)
+    return np.log(np.maximum(blurred * scale[:, None, None], 1e-10))
 
 
 def decode_heatmaps(
     heatmaps: np.ndarray, refinement: Refinement = "dark", dark_kernel: int = 5
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Joint positions (J, 2) in heatmap pixels and confidences (J,) from maps (J, H, W)."""
+    """Joint positions (..., 2) in heatmap pixels and confidences (...) from maps (..., H, W).
+
+    Any leading shape works, e.g. (J, H, W) for one pose or (K, J, H, W) for every stack at
+    once; all maps are decoded together in vectorised numpy.
+    """
     heatmaps = np.asarray(heatmaps, dtype=np.float32)
-    peaks, confidences = argmax_2d(heatmaps)
-    if refinement == "none":
-        return peaks, confidences
-    for joint, (x, y) in enumerate(peaks.astype(int)):
-        if refinement == "dark":
-            log_map = smooth_for_dark(heatmaps[joint], dark_kernel)
-            peaks[joint] += dark_offset(log_map, x, y)
-        else:
-            peaks[joint] += quarter_offset(heatmaps[joint], x, y)
-    return peaks, confidences
+    leading = heatmaps.shape[:-2]
+    maps = heatmaps.reshape(-1, *heatmaps.shape[-2:])
+    peaks, confidences = argmax_2d(maps)
+    if refinement == "dark":
+        peaks += dark_offsets(smooth_for_dark(maps, dark_kernel), peaks)
+    elif refinement == "quarter":
+        peaks += quarter_offsets(maps, peaks)
+    return peaks.reshape(*leading, 2), confidences.reshape(leading)
 
 
 def flip_back(heatmaps: np.ndarray, flip_permutation: np.ndarray) -> np.ndarray:

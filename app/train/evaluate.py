@@ -68,10 +68,10 @@ def predict_annotations(
         heatmaps = predictor(crops, stacks, flip)
         if not per_stack:
             per_stack = [[] for _ in range(len(heatmaps))]
-        for k, stack_maps in enumerate(heatmaps):
-            for maps, box in zip(stack_maps, boxes, strict=True):
-                points, _ = decode_heatmaps(maps)
-                per_stack[k].append(crop_to_frame(points, box, spec.heatmap_size))
+        points, _ = decode_heatmaps(heatmaps)  # (K, B, J, 2), every map at once
+        for k, stack_points in enumerate(points):
+            per_stack[k].extend(crop_to_frame(p, box, spec.heatmap_size)
+                                for p, box in zip(stack_points, boxes, strict=True))
     truth = np.stack([a.joints for a, _ in usable]) if usable else np.zeros((0, 14, 2))
     visible = np.stack([a.visible for a, _ in usable]) if usable else np.zeros((0, 14), bool)
     return Predictions(
