@@ -195,6 +195,51 @@ def run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_bench_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("bench", help="speed of the model and of the live pipeline, "
+                                 "per stack count")
+    parser.add_argument("--checkpoint", help="default: the embedded model")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--input", help="media to run (default: 640x480 frames the app draws)")
+    parser.add_argument("--frames", type=int, default=200,
+                        help="frames timed through the pipeline per stack count")
+    parser.add_argument("--json", help="also write the report here")
+    parser.add_argument("--no-variants", action="store_true",
+                        help="skip the comparison of precisions and BatchNorm folding")
+    parser.add_argument("--soak", type=int, metavar="FRAMES",
+                        help="instead: run this many frames and report memory, threads, files")
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from app.engine.benchmark import format_report, run_bench, soak
+    from app.engine.pipeline import PosePipeline, create_predictor
+    from app.model.checkpoint import load_model
+
+    loaded = load_model(args.checkpoint)
+    predictor = create_predictor(loaded, args.device)
+    try:
+        if args.soak:
+            result = soak(PosePipeline(predictor), args.input, args.soak,
+                          progress=lambda i: print(f"\rframe {i}", end="", flush=True))
+            print(f"\n{result.frames} frames: resident memory {result.rss_after_warmup_mb:.0f}"
+                  f" -> {result.rss_end_mb:.0f} MB ({result.rss_growth_mb:+.1f} MB), threads "
+                  f"{result.threads_after_warmup} -> {result.threads_end}, open files "
+                  f"{result.open_files_after_warmup} -> {result.open_files_end}")
+            return 0
+        report = run_bench(loaded, predictor, args.input, args.frames,
+                           variants=not args.no_variants)
+    except KeyboardInterrupt:
+        print("\ninterrupted: no report")
+        return 130
+    print(format_report(report))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as file:
+            json.dump(report.to_dict(), file, indent=2)
+    return 0
+
+
 def add_make_clip_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("make-clip", help="a demo video from a folder of photos "
                                  "(e.g. ../shared/datasets/lspet), for trying the app without "
@@ -265,12 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_parser(commands)
     add_train_parser(commands)
     add_publish_parser(commands)
+    add_bench_parser(commands)
     add_make_clip_parser(commands)
     return parser
 
 
 RUNNERS = {"info": run_info, "infer": run_infer, "eval": run_eval, "train": run_train,
-           "publish": run_publish, "make-clip": run_make_clip}
+           "publish": run_publish, "bench": run_bench, "make-clip": run_make_clip}
 
 
 def user_errors() -> tuple[type[Exception], ...]:

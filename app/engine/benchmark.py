@@ -1,13 +1,29 @@
-"""Timing the model: latency per stack count at batch 1, as the live app runs it."""
+"""Measuring speed: the model alone, the whole live pipeline, the variants, and long runs.
+
+Speed is judged here, never by timed unit tests: every figure is a median over many frames
+after a warm-up, and the report says what machine it came from.
+"""
 
 from __future__ import annotations
 
+import os
+import platform
+import resource
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
+import torch
 
-from app.model.runner import HeatmapPredictor
+from app.engine.drawing import draw_pose
+from app.engine.pipeline import PipelineOptions, PosePipeline
+from app.engine.reader import FrameReader
+from app.engine.sources import SYNTHETIC_SOURCE, open_source
+from app.model.checkpoint import LoadedModel
+from app.model.runner import HeatmapPredictor, cpu_supports_bf16
 
 
 @dataclass(frozen=True)
@@ -17,15 +33,269 @@ class Latency:
     p90_ms: float
 
 
+@dataclass(frozen=True)
+class StackRow:
+    """One stack count: the model's own time and the whole pipeline's rate."""
+
+    stacks: int
+    model_ms_median: float
+    model_ms_p90: float
+    e2e_fps: float
+    overhead_ms: float  # per frame, everything that is not the model
+    precision: str
+
+    @property
+    def bound_fps(self) -> float:
+        """The most the pipeline could reach if everything but the model were free."""
+        return 1000.0 / self.model_ms_median
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of running the same network, timed at every stack count."""
+
+    name: str
+    median_ms: list[float]
+    max_difference: float  # largest heatmap difference from plain fp32 eager
+
+
+@dataclass
+class BenchReport:
+    device: str
+    machine: str
+    input_size: tuple[int, int]
+    rows: list[StackRow] = field(default_factory=list)
+    variants: list[Variant] = field(default_factory=list)
+    first_pose_s: float | None = None
+    peak_memory_mb: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "device": self.device,
+            "machine": self.machine,
+            "input_size": list(self.input_size),
+            "rows": [asdict(row) for row in self.rows],
+            "variants": [asdict(v) for v in self.variants],
+            "first_pose_s": self.first_pose_s,
+            "peak_memory_mb": round(self.peak_memory_mb, 1),
+        }
+
+
+def machine_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    name = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        name = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                     if line.startswith("model name")), name)
+    return f"{name}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+
+
+def synchronise(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_calls(call: Callable[[], object], device: torch.device, runs: int, warmup: int
+               ) -> list[float]:
+    """Wall-clock milliseconds of ``runs`` calls after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        call()
+    synchronise(device)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        synchronise(device)
+        times.append(1000 * (time.perf_counter() - started))
+    return times
+
+
+def random_crop(size: int) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (1, size, size, 3), dtype=np.uint8)
+
+
 def model_latency(predictor: HeatmapPredictor, stacks: int, runs: int = 30, warmup: int = 5
                   ) -> Latency:
     """Median and 90th percentile of one crop through the first ``stacks`` stacks."""
-    size = predictor.spec.input_size
-    crop = np.random.default_rng(0).integers(0, 256, (1, size, size, 3), dtype=np.uint8)
-    times = []
-    for run in range(warmup + runs):
-        started = time.perf_counter()
-        predictor(crop, stacks)
-        if run >= warmup:
-            times.append(1000 * (time.perf_counter() - started))
+    crop = random_crop(predictor.spec.input_size)
+    times = time_calls(lambda: predictor(crop, stacks), predictor.device, runs, warmup)
     return Latency(stacks, float(np.median(times)), float(np.percentile(times, 90)))
+
+
+def end_to_end_fps(pipeline: PosePipeline, media: str, stacks: int, frames: int,
+                   warmup: int = 10) -> float:
+    """Frames per second through the real pipeline: read (on its own thread, as in the app),
+    crop, model, decode, smooth, draw."""
+    skeleton = pipeline.spec.skeleton
+    options = PipelineOptions(stacks=stacks)
+    pipeline.reset()
+    with FrameReader(open_source(media, loop=True)) as reader:
+        started = 0.0
+        for index in range(warmup + frames):
+            if index == warmup:
+                started = time.perf_counter()
+            frame = reader.next(timeout=10)
+            if frame is None:
+                raise RuntimeError(f"{media}: no frame within 10 s")
+            result = pipeline.process(frame, options)
+            draw_pose(frame.image, result.keypoints, result.confidences, skeleton)
+        return frames / (time.perf_counter() - started)
+
+
+def variant_predictors(loaded: LoadedModel, device: torch.device
+                       ) -> dict[str, HeatmapPredictor]:
+    """The ways worth comparing on this device; the first is the reference."""
+    network, spec = loaded.network, loaded.spec
+    variants = {
+        "fp32 eager": HeatmapPredictor(network, spec, device, torch.float32, fold=False),
+        "fp32 BN folded": HeatmapPredictor(network, spec, device, torch.float32, fold=True),
+    }
+    if device.type == "cuda":
+        variants["fp16 BN folded"] = HeatmapPredictor(network, spec, device, torch.float16,
+                                                      fold=True)
+    elif cpu_supports_bf16():
+        variants["bf16 BN folded"] = HeatmapPredictor(network, spec, device, torch.bfloat16,
+                                                      fold=True)
+    return variants
+
+
+def compare_variants(loaded: LoadedModel, device: torch.device, runs: int) -> list[Variant]:
+    predictors = variant_predictors(loaded, device)
+    crop = random_crop(loaded.spec.input_size)
+    reference = next(iter(predictors.values()))(crop)
+    variants = []
+    for name, predictor in predictors.items():
+        medians = [model_latency(predictor, k, runs).median_ms
+                   for k in range(1, loaded.spec.config.stacks + 1)]
+        difference = float(np.abs(predictor(crop) - reference).max())
+        variants.append(Variant(name, medians, difference))
+    return variants
+
+
+def peak_memory_mb() -> float:
+    """The process's peak resident memory (Linux reports kilobytes, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if platform.system() == "Darwin" else peak / 1024
+
+
+def seconds_since_process_start() -> float | None:
+    """Wall time since this process started (Linux), imports and model loading included."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, IndexError, ValueError):
+        return None
+    return uptime - ticks / os.sysconf("SC_CLK_TCK")
+
+
+def first_pose_seconds(pipeline: PosePipeline, media: str) -> float | None:
+    """From process start to the first pose of ``media``."""
+    with open_source(media) as source:
+        frame = source.read()
+        if frame is None:
+            return None
+        pipeline.process(frame)
+    return seconds_since_process_start()
+
+
+def run_bench(loaded: LoadedModel, predictor: HeatmapPredictor, media: str | None,
+              frames: int, runs: int = 50, variants: bool = True,
+              progress: Callable[[str], None] = print) -> BenchReport:
+    """The full report: first pose, per-stack rows, variants, peak memory."""
+    media = media or SYNTHETIC_SOURCE
+    pipeline = PosePipeline(predictor)
+    report = BenchReport(device=predictor.device.type, machine=machine_name(predictor.device),
+                         input_size=tuple(open_source(media).size))
+    report.first_pose_s = first_pose_seconds(pipeline, media)
+    for stacks in range(1, loaded.spec.config.stacks + 1):
+        progress(f"stacks {stacks}: model alone, then the whole pipeline")
+        latency = model_latency(predictor, stacks, runs)
+        fps = end_to_end_fps(pipeline, media, stacks, frames)
+        report.rows.append(StackRow(stacks, latency.median_ms, latency.p90_ms, fps,
+                                    1000 / fps - latency.median_ms, predictor.precision))
+    if variants:
+        progress("variants")
+        report.variants = compare_variants(loaded, predictor.device, max(10, runs // 2))
+    report.peak_memory_mb = peak_memory_mb()
+    return report
+
+
+def format_report(report: BenchReport) -> str:
+    lines = [f"device {report.device} ({report.machine}), input "
+             f"{report.input_size[0]}x{report.input_size[1]}", "",
+             "stacks  model ms (median / p90)  bound fps  e2e fps  e2e/bound  overhead ms  "
+             "precision"]
+    for row in report.rows:
+        lines.append(f"{row.stacks:>6}  {row.model_ms_median:>13.1f} / {row.model_ms_p90:<6.1f}"
+                     f"  {row.bound_fps:>9.1f}  {row.e2e_fps:>7.1f}  "
+                     f"{100 * row.e2e_fps / row.bound_fps:>8.0f}%  {row.overhead_ms:>11.1f}  "
+                     f"{row.precision}")
+    if report.variants:
+        stacks = len(report.variants[0].median_ms)
+        lines += ["", f"{'variant':<18} model ms at 1..{stacks} stacks".ljust(20 + 7 * stacks)
+                  + "max |difference| from fp32 eager"]
+        for variant in report.variants:
+            times = " ".join(f"{ms:6.1f}" for ms in variant.median_ms)
+            lines.append(f"{variant.name:<18} {times}  {variant.max_difference:.1e}")
+    if report.first_pose_s is not None:
+        lines.append(f"\nfirst pose {report.first_pose_s:.2f} s after process start")
+    lines.append(f"peak memory {report.peak_memory_mb:.0f} MB")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SoakResult:
+    frames: int
+    rss_after_warmup_mb: float
+    rss_end_mb: float
+    threads_after_warmup: int
+    threads_end: int
+    open_files_after_warmup: int
+    open_files_end: int
+
+    @property
+    def rss_growth_mb(self) -> float:
+        return self.rss_end_mb - self.rss_after_warmup_mb
+
+
+def resident_mb() -> float:
+    """Current resident memory (Linux /proc; the peak elsewhere)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_memory_mb()
+
+
+def open_files() -> int:
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return -1
+
+
+def soak(pipeline: PosePipeline, media: str | None, frames: int, warmup: int = 100,
+         progress: Callable[[int], None] | None = None) -> SoakResult:
+    """Run ``frames`` frames (after ``warmup``) and compare memory, threads and files."""
+    media = media or SYNTHETIC_SOURCE
+    skeleton = pipeline.spec.skeleton
+    options = PipelineOptions(keep_heatmaps=True)
+    baseline: tuple[float, int, int] | None = None
+    with FrameReader(open_source(media, loop=True)) as reader:
+        for index in range(warmup + frames):
+            if index == warmup:
+                baseline = (resident_mb(), threading.active_count(), open_files())
+            frame = reader.next(timeout=10)
+            if frame is None:
+                raise RuntimeError(f"{media}: no frame within 10 s")
+            result = pipeline.process(frame, options)
+            draw_pose(frame.image, result.keypoints, result.confidences, skeleton)
+            if progress and index % 100 == 0:
+                progress(index)
+        end = (resident_mb(), threading.active_count(), open_files())
+    assert baseline is not None
+    return SoakResult(frames, baseline[0], end[0], baseline[1], end[1], baseline[2], end[2])

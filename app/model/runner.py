@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from app.model.checkpoint import ModelSpec
+from app.model.folding import fold_batchnorm
 from app.model.hourglass import StackedHourglass
 from app.model.inputs import normalise_batch
 from app.pose.heatmaps import merge_flipped
@@ -52,10 +53,16 @@ class HeatmapPredictor:
         spec: ModelSpec,
         device: torch.device | str = "cpu",
         dtype: torch.dtype = torch.float32,
+        fold: bool = False,
     ) -> None:
+        """``fold`` runs a copy with BatchNorm folded into the convolutions (inference only:
+        the network's own weights are left as they are, so training can go on)."""
         self.spec = spec
         self.device = torch.device(device)
         self.dtype = dtype
+        self.folded = fold
+        if fold:
+            network = fold_batchnorm(network)
         self.network = network.to(self.device, dtype).to(memory_format=torch.channels_last)
         self.flip_permutation = spec.skeleton.flip_permutation()
 

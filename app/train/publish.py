@@ -15,9 +15,9 @@ from pathlib import Path
 
 from app.engine.benchmark import Latency, model_latency
 from app.engine.drawing import DEFAULT_THRESHOLD
+from app.engine.pipeline import create_predictor
 from app.model.checkpoint import load_checkpoint
 from app.model.complexity import flops_per_stack_count, parameter_count
-from app.model.runner import HeatmapPredictor
 from app.train.data import load_annotations, read_image, split_validation
 from app.train.evaluate import (
     Evaluation,
@@ -35,7 +35,7 @@ def publish(run_dir: Path, dataset: str, target: Path) -> str:
     spec = loaded.spec
     validation = split_validation(load_annotations(dataset))[1]
     images = [read_image(a.image_path) for a in validation]
-    predictor = HeatmapPredictor(loaded.network, spec)
+    predictor = create_predictor(loaded, "cpu")  # as the app runs it
     names = spec.skeleton.joint_names
     plain = score(predict_annotations(predictor, validation, images), names)
     flipped = score(predict_annotations(predictor, validation, images, flip=True), names)
