@@ -225,3 +225,22 @@ def test_predictor_restores_the_training_mode(predictor, crops):
         assert predictor.network.training
     finally:
         predictor.network.eval()
+
+
+@pytest.mark.parametrize("config", [
+    TINY,
+    HourglassConfig(stacks=2, channels=16, depth=2, blocks=2, stem_channels=8, stem="bearpaw"),
+], ids=["newell", "bearpaw-two-blocks"])
+@torch.no_grad()
+def test_folding_batchnorm_keeps_every_stacks_output(config):
+    from app.model.folding import fold_batchnorm
+
+    network = tiny_network(config, seed=3)
+    folded = fold_batchnorm(network)
+    image = torch.randn(2, 3, 64, 64)
+    for expected, got in zip(network(image), folded(image), strict=True):
+        torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+    remaining = sum(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    residuals = sum(type(m).__name__ == "Residual" for m in folded.modules())
+    assert remaining == residuals  # only each residual's first BN (after a sum) stays
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in network.modules())  # a copy
