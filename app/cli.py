@@ -204,6 +204,7 @@ def add_bench_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--frames", type=int, default=200,
                         help="frames timed through the pipeline per stack count")
     parser.add_argument("--json", help="also write the report here")
+    parser.add_argument("--plot", help="also draw frames/s against stacks (PNG)")
     parser.add_argument("--no-variants", action="store_true",
                         help="skip the comparison of precisions and BatchNorm folding")
     parser.add_argument("--soak", type=int, metavar="FRAMES",
@@ -213,7 +214,7 @@ def add_bench_parser(commands: argparse._SubParsersAction) -> None:
 def run_bench(args: argparse.Namespace) -> int:
     import json
 
-    from app.engine.benchmark import format_report, run_bench, soak
+    from app.engine.benchmark import format_report, plot_report, run_bench, soak
     from app.engine.pipeline import PosePipeline, create_predictor
     from app.model.checkpoint import load_model
 
@@ -237,6 +238,8 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as file:
             json.dump(report.to_dict(), file, indent=2)
+    if args.plot:
+        plot_report(report, args.plot)
     return 0
 
 

@@ -10,7 +10,7 @@ from app.cli import main
 def test_bench_writes_a_row_per_stack_count_and_the_variants(tiny_checkpoint, tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert main(["bench", "--checkpoint", str(tiny_checkpoint), "--device", "cpu",
-                 "--frames", "5", "--json", str(out)]) == 0
+                 "--frames", "5", "--json", str(out), "--plot", str(tmp_path / "fps.png")]) == 0
     report = json.loads(out.read_text())
     assert report["device"] == "cpu" and report["input_size"] == [640, 480]
     assert [row["stacks"] for row in report["rows"]] == [1, 2]
@@ -22,6 +22,7 @@ def test_bench_writes_a_row_per_stack_count_and_the_variants(tiny_checkpoint, tm
     assert report["variants"][1]["max_difference"] < 1e-4  # folding changes nothing
     assert report["peak_memory_mb"] > 0
     assert "e2e fps" in capsys.readouterr().out
+    assert (tmp_path / "fps.png").stat().st_size > 1000
 
 
 def test_bench_on_a_clip_reports_its_size(tiny_checkpoint, lspet_clip, tmp_path):

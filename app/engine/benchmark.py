@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from app.engine.charts import draw_line_chart
 from app.engine.drawing import draw_pose
 from app.engine.pipeline import PipelineOptions, PosePipeline
 from app.engine.reader import FrameReader
@@ -243,6 +244,19 @@ def format_report(report: BenchReport) -> str:
         lines.append(f"\nfirst pose {report.first_pose_s:.2f} s after process start")
     lines.append(f"peak memory {report.peak_memory_mb:.0f} MB")
     return "\n".join(lines)
+
+
+def plot_report(report: BenchReport, path: str | Path) -> None:
+    """Frames per second against stacks: end to end, and the model's own bound."""
+    stacks = [row.stacks for row in report.rows]
+    best = max(max(row.bound_fps, row.e2e_fps) for row in report.rows)
+    step = 20 if best > 60 else 10
+    draw_line_chart(
+        {"end to end": (stacks, [row.e2e_fps for row in report.rows]),
+         "model bound": (stacks, [row.bound_fps for row in report.rows])},
+        path, f"frames/s against stacks ({report.device}, {report.input_size[0]}x"
+              f"{report.input_size[1]})",
+        x_ticks=stacks, y_ticks=range(0, int(best // step + 2) * step, step), markers=True)
 
 
 @dataclass(frozen=True)
