@@ -41,7 +41,7 @@ def draw_line_chart(
         cv2.line(image, (px, py), (px, top), GREY, 1)
         cv2.putText(image, f"{x:g}", (px - 10, py + 20), FONT, 0.45, BLACK, 1, cv2.LINE_AA)
     cv2.putText(image, title, (left, 22), FONT, 0.5, BLACK, 1, cv2.LINE_AA)
-    palette = cv2.applyColorMap(np.linspace(0, 255, max(len(series), 2)).astype(np.uint8)[:, None],
+    palette = cv2.applyColorMap(np.linspace(25, 230, max(len(series), 2)).astype(np.uint8)[:, None],
                                 cv2.COLORMAP_TURBO)[:, 0]
     for row, (name, (xs, ys)) in enumerate(series.items()):
         colour = tuple(int(c) for c in palette[row])
