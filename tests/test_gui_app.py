@@ -58,6 +58,29 @@ def test_the_stacks_control_changes_what_runs(qtbot, window, lspet_clip):
     assert "1 stack" in window.status.text()
 
 
+def test_a_paused_frame_is_shown_again_with_new_options(qtbot, window, lspet_clip):
+    open_media(window, lspet_clip)
+    next_reports(qtbot, window)
+    window.request_playing.emit(False)
+    qtbot.waitUntil(lambda: not window.playing, timeout=WAIT_MS)
+    paused = window.last_report
+    window.stacks_box.setValue(1)
+    again = next_reports(qtbot, window)[-1]
+    assert again.result.stacks == 1
+    assert again.result.frame_index == paused.result.frame_index
+
+
+def test_play_at_the_end_of_a_file_plays_it_again(qtbot, window, lspet_clip):
+    window.loop_action.setChecked(False)
+    open_media(window, lspet_clip)
+    qtbot.waitUntil(lambda: window.last_report is not None
+                    and window.last_report.result.frame_index == 11 and not window.playing,
+                    timeout=WAIT_MS)
+    window.toggle_playing()
+    qtbot.waitUntil(lambda: window.playing and window.last_report.result.frame_index < 11,
+                    timeout=WAIT_MS)
+
+
 def test_heatmap_tiles_update_and_a_chosen_joint_is_overlaid(qtbot, window, lspet_clip):
     open_media(window, lspet_clip)
     report = next_reports(qtbot, window, 2)[-1]

@@ -21,7 +21,7 @@ from app.engine.drawing import draw_pose
 from app.engine.output import JsonLinesWriter, OutputError, VideoWriter, pose_record
 from app.engine.pipeline import PipelineOptions, PosePipeline, PoseResult, create_predictor
 from app.engine.reader import FrameReader
-from app.engine.sources import FrameSource, SourceError, list_cameras, open_source
+from app.engine.sources import Frame, FrameSource, SourceError, list_cameras, open_source
 from app.model.checkpoint import CheckpointError, LoadedModel, ModelSpec, load_model
 from app.model.runner import DeviceError
 
@@ -91,6 +91,9 @@ class PoseWorker(QObject):
         self._loop = True
         self._playing = False
         self._step_pending = False
+        self._rerun_pending = False
+        self._last_frame: Frame | None = None
+        self._request: SourceRequest | None = None
         self._clock_start = 0.0
         self._media_start = 0.0
         self._frame_times: deque[float] = deque(maxlen=30)
@@ -150,13 +153,14 @@ class PoseWorker(QObject):
         self._options = options
         if self._pipeline is not None and not options.tracking:
             self._pipeline.reset()
-        if not self._playing:
-            self._step_pending = True  # a paused frame is re-run with the new options
+        if not self._playing and self._last_frame is not None:
+            self._rerun_pending = True  # a paused frame is shown again with the new options
             self._schedule(0)
 
     @Slot(object)
     def open_source(self, request: SourceRequest) -> None:
         self._close_source()
+        self._request = request
         try:
             source = open_source(request.spec, loop=self._loop, camera_size=request.camera_size)
         except SourceError as error:
@@ -175,6 +179,9 @@ class PoseWorker(QObject):
 
     @Slot(bool)
     def set_playing(self, playing: bool) -> None:
+        if playing and self._reader is not None and self._reader.finished and self._request:
+            self.open_source(self._request)  # Play at the end of a file plays it again
+            return
         self._playing = playing and self._reader is not None
         self._restart_clock()
         self.playing_changed.emit(self._playing)
@@ -214,6 +221,7 @@ class PoseWorker(QObject):
     # -- the frame loop -----------------------------------------------------------------------
     def _start_reading(self, source: FrameSource) -> None:
         self._reader = FrameReader(source)
+        self._last_frame = None
         self._source_info = SourceInfo(source.description, source.is_live, source.frame_count,
                                        source.fps, source.size)
         if self._pipeline is not None:
@@ -239,6 +247,11 @@ class PoseWorker(QObject):
     def _tick(self) -> None:
         if self._reader is None or self._pipeline is None:
             return
+        if self._rerun_pending and not (self._playing or self._step_pending):
+            self._rerun_pending = False
+            if self._last_frame is not None:
+                self._process(self._last_frame, record=False)  # not a new frame
+            return
         if not (self._playing or self._step_pending):
             return
         self._step_pending = False
@@ -256,6 +269,11 @@ class PoseWorker(QObject):
             else:
                 self._schedule(0)
             return
+        self._last_frame, self._rerun_pending = frame, False
+        self._process(frame)
+
+    def _process(self, frame: Frame, record: bool = True) -> None:
+        assert self._pipeline is not None and self._reader is not None
         try:
             result = self._pipeline.process(frame, self._options)
         except DeviceError as error:
@@ -264,7 +282,8 @@ class PoseWorker(QObject):
             self._schedule(0)
             return
         self._frame_times.append(time.monotonic())
-        self._record(frame.image, result)
+        if record:
+            self._record(frame.image, result)
         self.frame_ready.emit(FrameReport(frame.image, result, self._fps(),
                                           self._reader.dropped))
         if self._playing:
