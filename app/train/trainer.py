@@ -25,9 +25,10 @@ from tqdm import tqdm
 from app.model.checkpoint import ModelSpec, load_checkpoint, save_checkpoint
 from app.model.hourglass import HourglassConfig, StackedHourglass
 from app.model.inputs import normalise_batch
-from app.model.runner import HeatmapPredictor, cpu_supports_bf16
+from app.model.runner import HeatmapPredictor, cpu_supports_bf16, resolve_device
 from app.pose.skeleton import LSP14
 from app.train.data import (
+    Annotation,
     Augmentation,
     LspTrainingSet,
     load_annotations,
@@ -105,7 +106,8 @@ def unwrap(model: nn.Module) -> StackedHourglass:
 class Trainer:
     """Owns the model, optimiser and data of one run; ``run()`` trains until done or stopped."""
 
-    def __init__(self, config: TrainConfig, annotations=None) -> None:
+    def __init__(self, config: TrainConfig, annotations: list[Annotation] | None = None
+                 ) -> None:
         self.config = config
         self.run_dir = Path(config.run_dir)
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -148,8 +150,6 @@ class Trainer:
 
     # -- set-up -------------------------------------------------------------------------------
     def _setup_device(self) -> torch.device:
-        from app.model.runner import resolve_device
-
         if self.world > 1 and not dist.is_initialized():
             backend = "nccl" if self.config.device == "cuda" else "gloo"
             dist.init_process_group(backend)
