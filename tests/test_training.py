@@ -100,6 +100,9 @@ def test_learning_rate_warms_up_then_decays_to_zero():
     assert rates[0] == pytest.approx(1e-4) and rates[9] == pytest.approx(1e-3)
     assert all(a >= b for a, b in itertools.pairwise(rates[10:]))
     assert rates[110] == pytest.approx(0.0, abs=1e-12)
+    restarted = [learning_rate(step, config, 110, warmup_from=50) for step in range(50, 61)]
+    assert restarted[0] == pytest.approx(rates[50] / 10)  # a fresh optimiser warms up again
+    assert restarted[9] == pytest.approx(rates[59]) and restarted[10] == pytest.approx(rates[60])
 
 
 def test_loss_ignores_unlabelled_joints_and_weights_the_foreground():
@@ -230,3 +233,17 @@ def test_publish_copies_the_best_weights_and_writes_a_measured_card(lspet_subset
     assert "| single pass |" in card and "| flip test |" in card
     assert "| left wrist |" in card
     assert "Joints outside the crop" in card and "| 2 |" in card  # latency row for 2 stacks
+
+
+def test_a_new_run_starts_from_published_weights_and_continues_their_schedule(
+        lspet_subset, tmp_path, capsys):
+    common = ["--data", str(lspet_subset), "--stacks", "2", "--channels", "16", "--depth", "2",
+              "--input-size", "64", "--batch-size", "4", "--validation-images", "8",
+              "--eval-every", "2", "--max-steps", "2"]
+    first = tmp_path / "first"
+    assert main(["train", "--run", str(first), "--init", str(tmp_path / "none"), *common]) == 0
+    assert main(["train", "--run", str(tmp_path / "second"),
+                 "--init", str(first / "best.safetensors"), *common]) == 0
+    assert "started from the weights in" in capsys.readouterr().out
+    state = torch.load(tmp_path / "second" / "last.pt", weights_only=True)
+    assert state["step"] == 4 and state["warmup_from"] == 2

@@ -83,12 +83,17 @@ def heatmap_loss(
     return torch.stack(losses).sum(), [float(loss.detach()) for loss in losses]
 
 
-def learning_rate(step: int, config: TrainConfig, total_steps: int) -> float:
-    """Linear warm-up, then a cosine decay to zero at ``total_steps``."""
-    if step < config.warmup_steps:
-        return config.learning_rate * (step + 1) / config.warmup_steps
-    progress = min(1.0, (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps))
-    return config.learning_rate * 0.5 * (1 + math.cos(math.pi * progress))
+def learning_rate(step: int, config: TrainConfig, total_steps: int, warmup_from: int = 0
+                  ) -> float:
+    """Linear warm-up, then a cosine decay to zero at ``total_steps``.
+
+    A run restarted from published weights has a fresh optimiser (its moments are not
+    published), so it warms up again from ``warmup_from`` onto the same cosine curve.
+    """
+    progress = min(1.0, max(0, step - config.warmup_steps)
+                   / max(1, total_steps - config.warmup_steps))
+    cosine = config.learning_rate * 0.5 * (1 + math.cos(math.pi * progress))
+    return cosine * min(1.0, (step - warmup_from + 1) / config.warmup_steps)
 
 
 @torch.no_grad()
@@ -143,6 +148,7 @@ class Trainer:
             raise ValueError("fewer training images than one batch")
         self.total_steps = config.epochs * self.steps_per_epoch
         self.step = 0
+        self.warmup_from = 0
         self.elapsed = 0.0
         self.best_pck = -1.0
         self.history: list[dict] = []
@@ -179,6 +185,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
             "step": self.step,
+            "warmup_from": self.warmup_from,
             "elapsed": self.elapsed,
             "best_pck": self.best_pck,
             "history": self.history,
@@ -203,6 +210,7 @@ class Trainer:
             self.optimizer.load_state_dict(state["optimizer"])
             self.scaler.load_state_dict(state["scaler"])
             self.step, self.elapsed = state["step"], state["elapsed"]
+            self.warmup_from = state.get("warmup_from", 0)
             self.best_pck, self.history = state["best_pck"], state["history"]
             self.rng.bit_generator.state = state["rng_numpy"]
             torch.set_rng_state(state["rng_torch"])
@@ -214,6 +222,7 @@ class Trainer:
             self.network.load_state_dict(loaded.network.state_dict())
             self.ema.load_state_dict(loaded.network.state_dict())
             self.step = int(loaded.spec.training.get("steps", 0))
+            self.warmup_from = self.step
             self.elapsed = float(loaded.spec.training.get("hours", 0.0)) * 3600
             self.best_pck = float(loaded.spec.training.get("validation_pck", -1.0))
             self.history = list(loaded.spec.training.get("history", []))
@@ -229,12 +238,15 @@ class Trainer:
         start = (position * self.world + self.rank) * size
         return order[start:start + size]
 
+    def current_learning_rate(self) -> float:
+        return learning_rate(self.step, self.config, self.total_steps, self.warmup_from)
+
     def train_step(self) -> list[float]:
         images, target, weight = self.train_set.batch(self.batch_indices(self.step), self.rng)
         inputs = normalise_batch(images, self.spec.mean, self.spec.std, self.device)
         target_t = torch.from_numpy(target).to(self.device)
         weight_t = torch.from_numpy(weight).to(self.device)
-        lr = learning_rate(self.step, self.config, self.total_steps)
+        lr = self.current_learning_rate()
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.model.train()
@@ -291,7 +303,7 @@ class Trainer:
                 window_images += self.config.batch_size * self.world
                 bar.update(1)
                 bar.set_postfix(loss=f"{sum(per_stack):.4f}",
-                                lr=f"{learning_rate(self.step, self.config, self.total_steps):.2e}")
+                                lr=f"{self.current_learning_rate():.2e}")
                 if self.rank == 0 and self.step % self.config.save_every == 0:
                     self.save()
                 if self.rank == 0 and self.step % self.config.eval_every == 0:
