@@ -103,6 +103,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stacks", type=int, default=None, help="run the first K stacks")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--flip", action="store_true", help="flip test (about 2x the time)")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                        help="auto: fp16 on CUDA, fp32 on the CPU")
 
 
 def run_infer(args: argparse.Namespace) -> int:
@@ -116,7 +118,7 @@ def run_infer(args: argparse.Namespace) -> int:
 
     loaded = load_model(args.checkpoint)
     check_stacks(args.stacks, loaded.spec.config.stacks)
-    pipeline = PosePipeline(create_predictor(loaded, args.device))
+    pipeline = PosePipeline(create_predictor(loaded, args.device, args.precision))
     options = PipelineOptions(stacks=args.stacks, flip=args.flip)
     skeleton = loaded.spec.skeleton
     with open_source(args.input) as source:
@@ -182,14 +184,14 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.split == "validation":
         annotations = split_validation(annotations)[1]
     images = [read_image(a.image_path) for a in annotations]
-    predictor = create_predictor(loaded, args.device)
+    predictor = create_predictor(loaded, args.device, args.precision)
     predictions = predict_annotations(predictor, annotations, images, args.stacks, args.flip)
     evaluation = score(predictions, loaded.spec.skeleton.joint_names)
     print(format_table(evaluation))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as file:
             json.dump({**evaluation.to_dict(), "checkpoint": str(loaded.source),
-                       "flip": args.flip}, file, indent=2)
+                       "flip": args.flip, "precision": predictor.precision}, file, indent=2)
     if args.plot:
         plot_pck_curves(predictions, loaded.spec.skeleton, args.plot)
     return 0
