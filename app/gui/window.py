@@ -75,8 +75,6 @@ class MainWindow(QMainWindow):
         self.last_report: FrameReport | None = None
         self.playing = False
         self.recording = False
-        self.started_at = time.monotonic()
-        self.first_pose_seconds: float | None = None
         self._open_camera_when_found = False
 
         self.video = VideoView()
@@ -516,8 +514,6 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _show_report(self, report: FrameReport) -> None:
-        if self.first_pose_seconds is None:
-            self.first_pose_seconds = time.monotonic() - self.started_at
         self.last_report = report
         self._draw(report)
         result = report.result
