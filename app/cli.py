@@ -128,7 +128,7 @@ def run_infer(args: argparse.Namespace) -> int:
         if args.max_frames is not None:
             total = min(total or args.max_frames, args.max_frames)
         bar = tqdm(total=total, unit="frame", desc=source.description, dynamic_ncols=True)
-        frames = 0
+        frames, interrupted = 0, False
         try:
             for frame in source:
                 result = pipeline.process(frame, options)
@@ -142,13 +142,14 @@ def run_infer(args: argparse.Namespace) -> int:
                     break
         except KeyboardInterrupt:
             bar.write("interrupted: keeping the frames done so far")
+            interrupted = True
         finally:
             bar.close()
-            json_writer.close()
-            if video_writer:
+            if video_writer:  # first: finishing the MP4 cannot fail, closing the JSON can
                 video_writer.close()
+            json_writer.close()
     print(f"{frames} frames -> {args.json}" + (f" and {args.out}" if args.out else ""))
-    return 0
+    return 130 if interrupted else 0  # 130: the shell's code for "ended by Ctrl-C"
 
 
 def check_stacks(stacks: int | None, available: int) -> None:
@@ -348,3 +349,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except user_errors() as error:
         print(f"hourglass-pose: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C outside a command's own handling (say, while loading)
+        print("\nhourglass-pose: interrupted", file=sys.stderr)
+        return 130

@@ -138,7 +138,7 @@ def test_changing_the_source_mid_run_switches_to_it(qtbot, window, lspet_clip, l
     assert report.image.shape[:2] == cv2.imread(str(lspet_image)).shape[:2]
 
 
-def test_an_unreadable_file_is_a_message_and_the_app_goes_on(qtbot, window, tmp_path,
+def test_fault_an_unreadable_file_is_a_message_and_the_app_goes_on(qtbot, window, tmp_path,
                                                              lspet_clip):
     bogus = tmp_path / "broken.mp4"
     bogus.write_bytes(b"\x00" * 1000)
@@ -174,7 +174,7 @@ def test_a_mirrored_view_keeps_the_true_frame_for_the_model_and_snapshots(
     np.testing.assert_array_equal(cv2.imread(saved), window.composed(report))
 
 
-def test_a_snapshot_into_a_missing_folder_is_a_message_not_a_crash(qtbot, window, lspet_image,
+def test_fault_snapshot_into_a_missing_folder_is_a_message_not_a_crash(qtbot, window, lspet_image,
                                                                    tmp_path):
     open_media(window, lspet_image)
     next_reports(qtbot, window)
@@ -184,7 +184,7 @@ def test_a_snapshot_into_a_missing_folder_is_a_message_not_a_crash(qtbot, window
     assert failures == ["output"]
 
 
-def test_closing_during_inference_leaves_no_worker_thread(qtbot, tiny_checkpoint, lspet_clip,
+def test_fault_closing_during_inference_leaves_no_worker_thread(qtbot, tiny_checkpoint, lspet_clip,
                                                           tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
     win = MainWindow(str(tiny_checkpoint), "cpu", settings=settings)

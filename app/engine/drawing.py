@@ -85,16 +85,40 @@ def colour_scale(height: int, width: int) -> np.ndarray:
     return cv2.applyColorMap(ramp, HEATMAP_COLOURMAP)
 
 
+# overlay_heatmap works on bands of about this many pixels (a few MB of float32 each).
+OVERLAY_BAND_PIXELS = 1 << 20
+
+
 def overlay_heatmap(
     image: np.ndarray, heatmap: np.ndarray, frame_from_heatmap: np.ndarray, alpha: float = 0.6
 ) -> np.ndarray:
-    """Blend a heatmap, warped back into the frame, onto ``image`` (in place)."""
+    """Blend a heatmap, warped back into the frame, onto ``image`` (in place).
+
+    Only the part of the frame the heatmap covers is touched, a band of rows at a time, so a
+    huge photo (8000 x 6000) costs tens of megabytes here, not gigabytes of float copies.
+    """
+    levels = np.nan_to_num(np.clip(heatmap, 0, 1)).astype(np.float32)
     height, width = image.shape[:2]
-    warped = cv2.warpAffine(np.clip(heatmap, 0, 1).astype(np.float32), frame_from_heatmap,
-                            (width, height), flags=cv2.INTER_LINEAR)
-    coloured = cv2.applyColorMap((warped * 255).astype(np.uint8), HEATMAP_COLOURMAP)
-    weight = (alpha * np.sqrt(warped))[..., None]  # low values fade out rather than tint
-    image[:] = (image * (1 - weight) + coloured * weight).astype(np.uint8)
+    map_height, map_width = levels.shape
+    corners = np.array([[-1, -1, 1], [map_width, -1, 1], [-1, map_height, 1],
+                        [map_width, map_height, 1]], np.float64) @ np.asarray(
+                            frame_from_heatmap, np.float64).T
+    x0, y0 = (max(0, int(np.floor(v))) for v in corners.min(axis=0))
+    x1 = min(width, int(np.ceil(corners[:, 0].max())) + 1)
+    y1 = min(height, int(np.ceil(corners[:, 1].max())) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return image
+    band = max(1, OVERLAY_BAND_PIXELS // (x1 - x0))
+    for top in range(y0, y1, band):
+        bottom = min(y1, top + band)
+        shifted = np.asarray(frame_from_heatmap, np.float64).copy()
+        shifted[:, 2] -= (x0, top)
+        warped = cv2.warpAffine(levels, shifted, (x1 - x0, bottom - top),
+                                flags=cv2.INTER_LINEAR)
+        coloured = cv2.applyColorMap((warped * 255).astype(np.uint8), HEATMAP_COLOURMAP)
+        weight = (alpha * np.sqrt(warped))[..., None]  # low values fade out rather than tint
+        region = image[top:bottom, x0:x1]
+        region[:] = (region * (1 - weight) + coloured * weight).astype(np.uint8)
     return image
 
 

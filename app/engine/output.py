@@ -8,6 +8,7 @@ frame pixels.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import IO
 
@@ -16,6 +17,12 @@ import numpy as np
 
 from app.engine.pipeline import PoseResult
 from app.pose.skeleton import Skeleton
+
+# OpenCV's video encoder does not report a full disk: it drops frames, then cannot write the
+# index an MP4 needs at its end, and the file does not play.  So a recording stops while this
+# much room is left to finish it properly (checked every DISK_CHECK_EVERY frames).
+MIN_FREE_BYTES = 64 * 1024 * 1024
+DISK_CHECK_EVERY = 15
 
 
 class OutputError(Exception):
@@ -56,7 +63,12 @@ class JsonLinesWriter:
             raise OutputError(f"{self.path}: writing failed ({error.strerror})") from error
 
     def close(self) -> None:
-        self._file.close()
+        """Closes the file; a write that failed (a full disk) fails here again, as an
+        OutputError, and the file is closed all the same."""
+        try:
+            self._file.close()
+        except OSError as error:
+            raise OutputError(f"{self.path}: closing failed ({error.strerror})") from error
 
 
 class VideoWriter:
@@ -77,8 +89,19 @@ class VideoWriter:
                                            self.fps, (width, height))
             if not self._writer.isOpened():
                 raise OutputError(f"{self.path}: cannot open a video file for writing")
+        if self.frames % DISK_CHECK_EVERY == 0:
+            self._check_free_space()
         self._writer.write(image)
         self.frames += 1
+
+    def _check_free_space(self) -> None:
+        try:
+            free = shutil.disk_usage(self.path.parent).free
+        except OSError:
+            return  # no answer (some network drives): write on, as OpenCV would
+        if free < MIN_FREE_BYTES:
+            raise OutputError(f"{self.path}: the disk is almost full ({free // 2**20} MB "
+                              "left), so the video was ended here")
 
     def close(self) -> None:
         if self._writer is not None:

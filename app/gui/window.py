@@ -7,11 +7,12 @@ reports it gets back; it never touches the model or the source itself.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.drawing import DEFAULT_THRESHOLD
-from app.engine.pipeline import PipelineOptions
+from app.engine.pipeline import PipelineOptions, PoseResult
 from app.gui.compose import ALL_JOINTS, ViewState, compose_frame, joint_heatmap
 from app.gui.heatmap_panel import HeatmapPanel
 from app.gui.model_card import model_card_html
@@ -36,11 +37,16 @@ from app.gui.video_view import VideoView
 from app.gui.worker import FrameReport, ModelInfo, PoseWorker, SourceInfo, SourceRequest
 from app.model.runner import available_devices
 from app.paths import assets_dir
+from app.pose.affine import CropBox
 
 MEDIA_FILTER = ("Media (*.mp4 *.avi *.mov *.mkv *.webm *.jpg *.jpeg *.png *.bmp *.tif *.tiff "
                 "*.webp);;All files (*)")
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pt *.pth *.tar);;All files (*)"
 CAPTURE_SIZES = ((640, 480), (1280, 720), (1920, 1080))
+# Frames larger than this (longest side, pixels) are drawn on a reduced copy for the screen:
+# an 8000 x 6000 photo at full size costs seconds and gigabytes per frame to compose and
+# paint.  Snapshots are still composed at full size.
+DISPLAY_MAX_SIDE = 2560
 
 
 class MainWindow(QMainWindow):
@@ -76,6 +82,8 @@ class MainWindow(QMainWindow):
         self.playing = False
         self.recording = False
         self._open_camera_when_found = False
+        self._closing_when_stopped = False
+        self.close_wait_ms = 3000  # closing waits this long for the worker, then says so
 
         self.video = VideoView()
         self.video.file_dropped.connect(self.open_path)
@@ -188,8 +196,7 @@ class MainWindow(QMainWindow):
         self.device_box.setToolTip("Where the network runs")
         self.device_box.addItem("CPU", "cpu")
         bar.addWidget(self.device_box)
-        self.device_box.activated.connect(
-            lambda: self.request_device.emit(self.device_box.currentData()))
+        self.device_box.activated.connect(self._device_chosen)
         bar.addSeparator()
         bar.addAction(self.snapshot_action)
         bar.addAction(self.record_action)
@@ -238,6 +245,13 @@ class MainWindow(QMainWindow):
         if chosen == "auto" or index < 0:
             index = self.device_box.count() - 1  # CUDA where present
         self.device_box.setCurrentIndex(index)
+        # The user's choice, kept in the settings even while a fault (CUDA out of memory)
+        # has the model running elsewhere.
+        self._device_choice = self.device_box.currentData()
+        if device not in ("auto", self._device_choice):  # asked for on the command line
+            message = (f"{device.upper()} was asked for, but PyTorch sees no such device here: "
+                       f"running on the {self._device_choice.upper()}")
+            QTimer.singleShot(0, lambda: self._failed("device", message))
 
     def _save_settings(self) -> None:
         s = self.settings
@@ -248,7 +262,7 @@ class MainWindow(QMainWindow):
         s.setValue("smoothing", self.smooth_action.isChecked())
         s.setValue("threshold", self.threshold_slider.value())
         s.setValue("stacks", self.stacks_box.value())
-        s.setValue("device", self.device_box.currentData())
+        s.setValue("device", self._device_choice)
         if self.source is not None and self.source.is_live:
             s.setValue("mirror_camera", self.mirror_action.isChecked())
 
@@ -309,6 +323,18 @@ class MainWindow(QMainWindow):
     @Slot()
     def _send_options(self) -> None:
         self.request_options.emit(self.options())
+
+    @Slot()
+    def _device_chosen(self) -> None:
+        self._device_choice = self.device_box.currentData()
+        self.request_device.emit(self._device_choice)
+
+    def _show_model_device(self) -> None:
+        """The device box says where the model runs, also after a fault moved it."""
+        if self.model is not None:
+            index = self.device_box.findData(self.model.device)
+            if index >= 0:
+                self.device_box.setCurrentIndex(index)
 
     # -- user actions -------------------------------------------------------------------------
     @Slot()
@@ -411,13 +437,22 @@ class MainWindow(QMainWindow):
         if self.last_report is None or self.model is None:
             return None
         image = self.composed(self.last_report)
+        # Encoded here and written by Python, because cv2.imwrite reports success on a full
+        # disk; this also reaches paths OpenCV cannot open (non-ASCII names on Windows).
+        reason = "not an image type OpenCV can write"
         try:
-            ok = cv2.imwrite(path, image)
+            ok, encoded = cv2.imencode(Path(path).suffix or ".png", image)
+            if ok:
+                Path(path).write_bytes(encoded.tobytes())
         except cv2.error:
             ok = False
+        except OSError as error:
+            ok, reason = False, str(error.strerror or error)
+            if Path(path).is_file():
+                Path(path).unlink()  # a cut-off PNG is of no use
         if not ok:
-            self._failed("output", f"{path}: the snapshot could not be written "
-                                   "(folder missing, not writable, or disk full)")
+            self._failed("output", f"{path}: the snapshot could not be written ({reason}); "
+                                   "choose another folder, or free some disk space")
             return None
         self.settings.setValue("snapshot_folder", str(Path(path).parent))
         self.statusBar().showMessage(f"Saved {path}", 4000)
@@ -464,6 +499,7 @@ class MainWindow(QMainWindow):
         self.stacks_box.blockSignals(False)
         self.heatmaps.set_joints(info.spec.skeleton.joint_names)
         self.refinement.clear("Click a joint in the heatmap panel to follow it through the stacks")
+        self._show_model_device()
         self._send_options()
         self.statusBar().showMessage(f"Model loaded: {info.source.name} on {info.device}", 5000)
         self._update_status()
@@ -503,6 +539,8 @@ class MainWindow(QMainWindow):
                 "No model is loaded", message, [("Open a checkpoint…", self.choose_checkpoint)])
         else:
             self.notify(message)
+        if kind == "device":
+            self._show_model_device()
         self._update_status()
 
     def notify(self, message: str) -> None:
@@ -514,6 +552,12 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _show_report(self, report: FrameReport) -> None:
+        try:
+            self._show(report)
+        finally:
+            self.worker.report_shown()  # the worker sends the next frame only after this
+
+    def _show(self, report: FrameReport) -> None:
         self.last_report = report
         self._draw(report)
         result = report.result
@@ -528,14 +572,21 @@ class MainWindow(QMainWindow):
         self._update_status(report)
         self.frame_shown.emit(report)
 
-    def composed(self, report: FrameReport) -> np.ndarray:
+    def composed(self, report: FrameReport, max_side: int | None = None) -> np.ndarray:
+        """The frame as shown: full size, or reduced to at most ``max_side`` pixels."""
         assert self.model is not None
-        return compose_frame(report.image, report.result, self.model.spec.skeleton,
+        image, result = report.image, report.result
+        scale = 1.0 if max_side is None else max_side / max(image.shape[:2])
+        if scale < 1.0:
+            size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            result = scaled_result(result, scale)
+        return compose_frame(image, result, self.model.spec.skeleton,
                              self.model.spec.heatmap_size, self.view_state())
 
     def _draw(self, report: FrameReport) -> None:
         if self.model is not None:
-            self.video.show_frame(self.composed(report))
+            self.video.show_frame(self.composed(report, DISPLAY_MAX_SIDE))
 
     def _update_status(self, report: FrameReport | None = None) -> None:
         parts = []
@@ -565,5 +616,28 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_settings()
-        self.stop_worker()
-        event.accept()
+        if self.stop_worker(self.close_wait_ms):
+            event.accept()
+            return
+        # The worker is still busy (a model loading from a slow disk) and stops as soon as it
+        # is done.  Destroying its running thread would abort the app, so the window says so
+        # and closes by itself when the thread has finished.
+        event.ignore()
+        if not self._closing_when_stopped:
+            self._closing_when_stopped = True
+            self.video.show_message(
+                "Closing…", "Hourglass Pose closes as soon as the model has finished what it "
+                "is doing (loading a checkpoint can take a while).", [])
+            self.thread_.finished.connect(self.close, Qt.QueuedConnection)
+
+
+def scaled_result(result: PoseResult, scale: float) -> PoseResult:
+    """``result`` for the frame resized by ``scale`` (pixel centres map to pixel centres)."""
+    def points(p: np.ndarray) -> np.ndarray:
+        return (p + 0.5) * scale - 0.5
+
+    box = result.box
+    cx, cy = points(np.array([box.cx, box.cy]))
+    return replace(result, keypoints=points(result.keypoints),
+                   stack_keypoints=points(result.stack_keypoints),
+                   box=CropBox(float(cx), float(cy), box.side * scale))

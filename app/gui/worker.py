@@ -9,6 +9,7 @@ on the next frame.  Every failure becomes a ``failed`` signal; the worker itself
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
@@ -27,6 +28,11 @@ from app.model.runner import DeviceError
 
 # A still image is re-run at this rate, so changes of stacks or options show at once.
 STILL_IMAGE_FPS = 10.0
+# Reports sent to the GUI and not yet drawn: past this many the worker waits (polling every
+# few ms) instead of reading on, so a GUI slower than the model (a huge photo, a busy machine)
+# drops camera frames or slows a file down, instead of queueing frames without end.
+MAX_REPORTS_IN_FLIGHT = 2
+BACKPRESSURE_POLL_MS = 5
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,7 @@ class PoseWorker(QObject):
     playing_changed = Signal(bool)
     recording_changed = Signal(bool, str)  # recording?, message
     cameras_found = Signal(list)  # indices of the cameras that deliver frames
-    failed = Signal(str, str)  # kind ("source", "model", "device", "output"), message
+    failed = Signal(str, str)  # kind ("source", "model", "device", "output", "frame"), message
     shut_down = Signal()
 
     def __init__(self, checkpoint: str | None = None, device: str = "auto") -> None:
@@ -99,6 +105,17 @@ class PoseWorker(QObject):
         self._frame_times: deque[float] = deque(maxlen=30)
         self._recording: tuple[VideoWriter, JsonLinesWriter] | None = None
         self._timer: QTimer | None = None
+        self._in_flight = 0  # frame reports emitted and not yet drawn by the GUI
+        self._in_flight_lock = threading.Lock()
+
+    def report_shown(self) -> None:
+        """The GUI has drawn a report.  Called directly from the GUI thread (thread-safe)."""
+        with self._in_flight_lock:
+            self._in_flight = max(0, self._in_flight - 1)
+
+    def _gui_is_behind(self) -> bool:
+        with self._in_flight_lock:
+            return self._in_flight >= MAX_REPORTS_IN_FLIGHT
 
     # -- life cycle ---------------------------------------------------------------------------
     @Slot()
@@ -209,14 +226,25 @@ class PoseWorker(QObject):
 
     @Slot()
     def stop_recording(self) -> None:
+        if (problem := self._end_recording()) is not None:
+            self.failed.emit("output", problem)
+
+    def _end_recording(self) -> str | None:
+        """Finish both files (the MP4 first: it is the one that must be finalised to play);
+        what went wrong closing them, if anything."""
         if self._recording is None:
-            return
+            return None
         video, keypoints = self._recording
         self._recording = None
         video.close()
-        keypoints.close()
+        problem = None
+        try:
+            keypoints.close()
+        except OutputError as error:
+            problem = str(error)
         self.recording_changed.emit(
             False, f"Saved {video.frames} frames to {video.path} and {keypoints.path}")
+        return problem
 
     # -- the frame loop -----------------------------------------------------------------------
     def _start_reading(self, source: FrameSource) -> None:
@@ -247,6 +275,9 @@ class PoseWorker(QObject):
     def _tick(self) -> None:
         if self._reader is None or self._pipeline is None:
             return
+        if self._gui_is_behind():
+            self._schedule(BACKPRESSURE_POLL_MS)
+            return
         if self._rerun_pending and not (self._playing or self._step_pending):
             self._rerun_pending = False
             if self._last_frame is not None:
@@ -276,18 +307,32 @@ class PoseWorker(QObject):
         assert self._pipeline is not None and self._reader is not None
         try:
             result = self._pipeline.process(frame, self._options)
-        except DeviceError as error:
-            self.failed.emit("device", f"{error}; switching to the CPU")
-            self.set_device("cpu")
-            self._schedule(0)
+        except Exception as error:  # one bad frame must not stop the worker
+            self._frame_failed(frame, error)
             return
         self._frame_times.append(time.monotonic())
         if record:
             self._record(frame.image, result)
+        with self._in_flight_lock:
+            self._in_flight += 1
         self.frame_ready.emit(FrameReport(frame.image, result, self._fps(),
                                           self._reader.dropped))
         if self._playing:
             self._schedule(self._delay_until_next(frame.timestamp))
+
+    def _frame_failed(self, frame: Frame, error: Exception) -> None:
+        """Off the GPU after any failure there (out of memory, a lost device); on the CPU,
+        pause with the reason, rather than fail again on every frame."""
+        detail = str(error) if isinstance(error, DeviceError) else (
+            f"frame {frame.index} could not be processed ({type(error).__name__}: {error})")
+        assert self._pipeline is not None
+        if self._pipeline.predictor.device.type != "cpu":
+            self.failed.emit("device", f"{detail}; switching to the CPU")
+            self.set_device("cpu")
+            self._schedule(0)
+            return
+        self.set_playing(False)
+        self.failed.emit("frame", f"{detail}; playback is paused")
 
     def _fps(self) -> float:
         if len(self._frame_times) < 2:
@@ -311,9 +356,11 @@ class PoseWorker(QObject):
         video, keypoints = self._recording
         skeleton = self._loaded.spec.skeleton
         try:
-            video.write(draw_pose(image.copy(), result.keypoints, result.confidences, skeleton))
+            # Keypoints first: a full disk shows there (the video encoder fails silently), and
+            # then the video holds no frame that the keypoints lack.
             keypoints.write(pose_record(result, skeleton))
+            video.write(draw_pose(image.copy(), result.keypoints, result.confidences, skeleton))
         except OutputError as error:
-            self.stop_recording()
+            self._end_recording()  # closing fails too on a full disk: one message is enough
             self.failed.emit("output", f"{error}; the recording was stopped and what was "
                                        "written so far is kept")

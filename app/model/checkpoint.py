@@ -207,9 +207,10 @@ def read_pickled_checkpoint(path: Path) -> dict[str, Any]:
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types here: pickle, zip, runtime errors
+        detail = next(iter(str(error).splitlines()), "")  # an empty file's EOFError has none
         raise CheckpointError(
             f"{path}: not a loadable PyTorch checkpoint, or it holds more than weights "
-            f"(refused for safety) ({type(error).__name__}: {str(error).splitlines()[0]})"
+            f"(refused for safety) ({type(error).__name__}{': ' * bool(detail)}{detail})"
         ) from error
     if not isinstance(loaded, dict):
         raise CheckpointError(f"{path}: expected a dict of weights, found {type(loaded).__name__}")

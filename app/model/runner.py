@@ -63,7 +63,11 @@ class HeatmapPredictor:
         self.folded = fold
         if fold:
             network = fold_batchnorm(network)
-        self.network = network.to(self.device, dtype).to(memory_format=torch.channels_last)
+        try:
+            self.network = network.to(self.device, dtype).to(memory_format=torch.channels_last)
+        except torch.OutOfMemoryError as error:
+            raise DeviceError(f"{self.device.type.upper()} has too little free memory for "
+                              "this model") from error
         self.flip_permutation = spec.skeleton.flip_permutation()
 
     @property
@@ -74,7 +78,23 @@ class HeatmapPredictor:
     def __call__(
         self, crops: np.ndarray, stacks: int | None = None, flip: bool = False
     ) -> np.ndarray:
-        """Heatmaps (K, B, J, H, W) float32 for (B, S, S, 3) uint8 BGR crops."""
+        """Heatmaps (K, B, J, H, W) float32 for (B, S, S, 3) uint8 BGR crops.
+
+        Running out of device memory anywhere on the way (the input copy, the network, the
+        copy back) is a DeviceError, so callers can fall back to the CPU.
+        """
+        try:
+            heatmaps = self._run(crops, stacks, flip)
+        except torch.OutOfMemoryError as error:
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()  # hand back what the failed pass had reserved
+            raise DeviceError(f"{self.device.type.upper()} ran out of memory") from error
+        if not flip:
+            return heatmaps
+        count = len(crops)
+        return merge_flipped(heatmaps[:, :count], heatmaps[:, count:], self.flip_permutation)
+
+    def _run(self, crops: np.ndarray, stacks: int | None, flip: bool) -> np.ndarray:
         batch = normalise_batch(crops, self.spec.mean, self.spec.std, self.device, self.dtype)
         if flip:
             batch = torch.cat([batch, batch.flip(-1)])
@@ -82,12 +102,6 @@ class HeatmapPredictor:
         self.network.eval()
         try:
             outputs = self.network(batch, stacks)
-        except torch.OutOfMemoryError as error:
-            raise DeviceError(f"{self.device.type.upper()} ran out of memory") from error
         finally:
             self.network.train(was_training)
-        heatmaps = torch.stack(outputs).float().cpu().numpy()
-        if not flip:
-            return heatmaps
-        count = len(crops)
-        return merge_flipped(heatmaps[:, :count], heatmaps[:, count:], self.flip_permutation)
+        return torch.stack(outputs).float().cpu().numpy()
