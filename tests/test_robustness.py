@@ -40,6 +40,7 @@ from app.engine.sources import SYNTHETIC_SOURCE, FrameSource, SourceError, open_
 from app.gui.window import DISPLAY_MAX_SIDE, MainWindow
 from app.model.checkpoint import CheckpointError, ModelSpec, load_checkpoint, save_checkpoint
 from app.model.hourglass import HourglassConfig
+from app.paths import default_checkpoint
 from app.pose.affine import crop_matrix, invert_affine
 from app.pose.heatmaps import decode_heatmaps
 from app.pose.skeleton import LSP14, MPII16
@@ -322,8 +323,10 @@ def test_corrupt_checkpoint_at_start_says_no_model_is_loaded(qtbot, tmp_path):
     try:
         qtbot.waitUntil(lambda: win.video.message_visible(), timeout=WAIT_MS)
         assert win.video.message_title() == "No model is loaded"
-        assert win.video.message_actions() == ["Open a checkpoint…"]
-        assert win.model is None
+        actions = win.video.message_actions()
+        assert actions[0] == "Open a checkpoint…"
+        assert ("Use the built-in model" in actions) == (default_checkpoint() is not None)
+        assert win.model is None and win.status.text() == "No model loaded"
     finally:
         win.stop_worker()
 

@@ -36,7 +36,7 @@ from app.gui.refinement_view import RefinementView
 from app.gui.video_view import VideoView
 from app.gui.worker import FrameReport, ModelInfo, PoseWorker, SourceInfo, SourceRequest
 from app.model.runner import available_devices
-from app.paths import assets_dir
+from app.paths import assets_dir, default_checkpoint
 from app.pose.affine import CropBox
 
 MEDIA_FILTER = ("Media (*.mp4 *.avi *.mov *.mkv *.webm *.jpg *.jpeg *.png *.bmp *.tif *.tiff "
@@ -535,8 +535,17 @@ class MainWindow(QMainWindow):
                 "This source cannot be shown", message,
                 [("Open a file…", self.choose_file), ("Try the camera", self.open_camera)])
         elif kind == "model" and self.model is None:
+            actions = [("Open a checkpoint…", self.choose_checkpoint)]
+            shipped = default_checkpoint()
+            if shipped is not None and str(shipped) not in message:
+                actions.append(("Use the built-in model", lambda: self.request_model.emit("")))
             self.video.show_message(
-                "No model is loaded", message, [("Open a checkpoint…", self.choose_checkpoint)])
+                "No model is loaded",
+                f"{message}\n\nIf the file was downloaded or copied, it may be incomplete: "
+                "fetch it again, or open another checkpoint.", actions)
+        elif kind == "model":
+            self.notify(f"{message}\n\nThe model that was running, {self.model.source.name}, "
+                        "goes on.")
         else:
             self.notify(message)
         if kind == "device":
@@ -604,7 +613,8 @@ class MainWindow(QMainWindow):
             parts.append(self.source.description)
         if self.recording:
             parts.append("● REC")
-        self.status.setText("   ·   ".join(parts) if parts else "Ready")
+        self.status.setText("   ·   ".join(parts) if parts else
+                            "Ready" if self.model is not None else "No model loaded")
 
     # -- closing ------------------------------------------------------------------------------
     def stop_worker(self, timeout_ms: int = 10000) -> bool:
