@@ -545,6 +545,17 @@ def test_fault_disk_full_while_recording_stops_it_with_a_message(
     assert not (tmp_path / "take.mp4").exists()  # no video frame without its keypoints
 
 
+def test_fault_disk_full_on_the_command_line_is_one_clear_line(tiny_checkpoint, lspet_clip,
+                                                               tmp_path, capsys):
+    out = tmp_path / "poses.jsonl"
+    out.symlink_to("/dev/full")
+    code = main(["infer", "--input", str(lspet_clip), "--json", str(out),
+                 "--checkpoint", str(tiny_checkpoint), "--device", "cpu"])
+    assert code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"hourglass-pose: {out}: writing failed (No space left on device)")
+
+
 def test_fault_disk_filling_up_ends_the_video_playable(monkeypatch, tmp_path):
     free = iter([10**10, 10**10, 10**10, 10**6])  # plenty, then one megabyte
 

@@ -50,6 +50,7 @@ class JsonLinesWriter:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._write_failed = False
         try:
             self._file: IO[str] = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
         except OSError as error:
@@ -60,15 +61,17 @@ class JsonLinesWriter:
             self._file.write(json.dumps(record) + "\n")
             self._file.flush()
         except OSError as error:
+            self._write_failed = True
             raise OutputError(f"{self.path}: writing failed ({error.strerror})") from error
 
     def close(self) -> None:
-        """Closes the file; a write that failed (a full disk) fails here again, as an
-        OutputError, and the file is closed all the same."""
+        """Closes the file, also after a failed write (whose unwritten line is dropped then:
+        that failure was reported already); a failure first seen here is an OutputError."""
         try:
             self._file.close()
         except OSError as error:
-            raise OutputError(f"{self.path}: closing failed ({error.strerror})") from error
+            if not self._write_failed:
+                raise OutputError(f"{self.path}: closing failed ({error.strerror})") from error
 
 
 class VideoWriter:
