@@ -303,6 +303,24 @@ def test_camera_lost_mid_stream_is_a_message_and_the_app_goes_on(
     next_reports(qtbot, window)
 
 
+def test_fault_not_media_on_the_command_line_is_exactly_one_line(tiny_checkpoint, tmp_path):
+    """Not even FFmpeg's own complaint ("moov atom not found") comes before ours."""
+    import subprocess
+    import sys
+
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("these are my notes, not a video\n" * 50)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "infer", "--input", str(notes), "--json",
+         str(tmp_path / "out.jsonl"), "--checkpoint", str(tiny_checkpoint), "--device", "cpu"],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "hourglass-pose: video notes.mp4: not readable media (OpenCV cannot decode it; is the "
+        "file corrupt or truncated?)"]
+
+
 def test_camera_absent_on_the_command_line_is_one_clear_line(tiny_checkpoint, tmp_path,
                                                              capsys):
     code = main(["infer", "--input", "7", "--json", str(tmp_path / "out.jsonl"),
@@ -804,6 +822,30 @@ def test_corrupt_empty_pickled_checkpoint_is_a_checkpoint_error(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(CheckpointError, match=r"\(EOFError\)"):
         load_checkpoint(path)
+
+
+class Payload:
+    """Unpickling this would create ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return open, (str(self.marker), "w")
+
+
+def test_corrupt_code_running_pickle_is_refused_in_plain_words(tmp_path):
+    """torch's own refusal is terminal-coloured and explains how to load the file unsafely."""
+    marker = tmp_path / "ran"
+    path = tmp_path / "evil.pth.tar"
+    torch.save({"state_dict": {"stem.conv.0.weight": Payload(marker)}}, path)
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    message = str(caught.value)
+    assert message == (f"{path}: not a loadable PyTorch checkpoint, or it holds more than "
+                       "weights (refused for safety) (it holds Python objects besides tensors, "
+                       "and loading those could run code)")
+    assert not marker.exists()
 
 
 def load_or_checkpoint_error(data: bytes, name: str) -> None:

@@ -10,6 +10,7 @@ missing camera fails where the caller can still ask for something else, not in t
 from __future__ import annotations
 
 import math
+import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -27,6 +28,11 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", 
 # IMREAD_UNCHANGED would do that too, but it also ignores the EXIF orientation, and phone
 # photos would come out lying on their side.  (ANYCOLOR drops alpha, as to_bgr8 would.)
 _IMREAD_FLAGS = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
+
+# FFmpeg prints its own line for a file it cannot read ("moov atom not found") before the
+# SourceError says it for the user; quiet unless asked otherwise.  Read when OpenCV first uses
+# FFmpeg, so it is set here, before any capture opens.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
 # Containers sometimes report their time base, or nothing, as the frame rate.
 _MAX_SANE_FPS = 1000.0

@@ -10,6 +10,8 @@ pickled files go through ``torch.load(weights_only=True)`` only.  Every failure 
 from __future__ import annotations
 
 import json
+import pickle
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -207,11 +209,23 @@ def read_pickled_checkpoint(path: Path) -> dict[str, Any]:
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types here: pickle, zip, runtime errors
-        detail = next(iter(str(error).splitlines()), "")  # an empty file's EOFError has none
         raise CheckpointError(
             f"{path}: not a loadable PyTorch checkpoint, or it holds more than weights "
-            f"(refused for safety) ({type(error).__name__}{': ' * bool(detail)}{detail})"
+            f"(refused for safety) ({_load_failure(error)})"
         ) from error
     if not isinstance(loaded, dict):
         raise CheckpointError(f"{path}: expected a dict of weights, found {type(loaded).__name__}")
     return loaded
+
+
+def _load_failure(error: Exception) -> str:
+    """Why torch.load refused, in one line for the user.
+
+    The weights-only refusal is reworded: torch's own text is terminal-coloured and goes on to
+    explain how to load the file unsafely, which is no advice for a file from anywhere.
+    """
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    if isinstance(error, pickle.UnpicklingError) and "Weights only load failed" in text:
+        return "it holds Python objects besides tensors, and loading those could run code"
+    detail = next(iter(text.splitlines()), "")  # an empty file's EOFError has none
+    return f"{type(error).__name__}: {detail}" if detail else type(error).__name__
