@@ -29,8 +29,18 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/hourglass-pose bench
 
+# The one-folder app dist/hourglass-pose/ (build.spec says what it holds and leaves out), the
+# archive users download, and a size report that fails past the limit (for the CPU build; a
+# CUDA build is several GiB: `make package SIZE_LIMIT_MIB=6000`).
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' app/__init__.py)
+ARCHIVE := dist/hourglass-pose-$(VERSION)-linux-$(shell uname -m).tar.gz
+SIZE_LIMIT_MIB ?= 800
+
 package: $(STAMP)
 	$(VENV)/bin/pyinstaller --noconfirm --clean build.spec
+	tar -C dist -czf $(ARCHIVE) hourglass-pose
+	$(PY) packaging/size_report.py dist/hourglass-pose --archive $(ARCHIVE) \
+	    --limit-mib $(SIZE_LIMIT_MIB)
 
 clean:
 	rm -rf build dist $(VENV)
