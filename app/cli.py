@@ -48,8 +48,8 @@ def run_train(args: argparse.Namespace) -> int:
     if options.get("init") is None:
         shipped = default_checkpoint()
         options["init"] = str(shipped) if shipped else None
-    train(TrainConfig(**options))
-    return 0
+    trainer = train(TrainConfig(**options))
+    return 130 if trainer.interrupted else 0
 
 
 def add_info_parser(commands: argparse._SubParsersAction) -> None:

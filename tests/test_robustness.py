@@ -719,7 +719,7 @@ def test_fault_ctrl_c_on_train_saves_a_resumable_run(lspet_subset, tmp_path, mon
             "--channels", "16", "--depth", "2", "--input-size", "64", "--batch-size", "2",
             "--validation-images", "4", "--eval-every", "100", "--save-every", "100",
             "--max-steps", "5", "--init", str(tmp_path / "none.safetensors")]
-    main(args)
+    assert main(args) == 130
     captured = capsys.readouterr()
     assert "interrupted: saving" in captured.out + captured.err
     assert torch.load(run / "last.pt", weights_only=True)["step"] == 2

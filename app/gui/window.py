@@ -64,6 +64,7 @@ class MainWindow(QMainWindow):
     request_stop_recording = Signal()
     request_shutdown = Signal()
     request_cameras = Signal()
+    report_shown = Signal()
 
     frame_shown = Signal(object)  # FrameReport
     worker_failed = Signal(str, str)
@@ -285,6 +286,7 @@ class MainWindow(QMainWindow):
             (self.request_stop_recording, self.worker.stop_recording),
             (self.request_shutdown, self.worker.shutdown),
             (self.request_cameras, self.worker.find_cameras),
+            (self.report_shown, self.worker.report_shown),
         ):
             signal.connect(slot)
         self.worker.frame_ready.connect(self._show_report)
@@ -564,7 +566,7 @@ class MainWindow(QMainWindow):
         try:
             self._show(report)
         finally:
-            self.worker.report_shown()  # the worker sends the next frame only after this
+            self.report_shown.emit()  # the worker sends the next frame only after this
 
     def _show(self, report: FrameReport) -> None:
         self.last_report = report

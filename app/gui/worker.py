@@ -9,7 +9,6 @@ on the next frame.  Every failure becomes a ``failed`` signal; the worker itself
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
@@ -28,9 +27,9 @@ from app.model.runner import DeviceError
 
 # A still image is re-run at this rate, so changes of stacks or options show at once.
 STILL_IMAGE_FPS = 10.0
-# Reports sent to the GUI and not yet drawn: past this many the worker waits (polling every
-# few ms) instead of reading on, so a GUI slower than the model (a huge photo, a busy machine)
-# drops camera frames or slows a file down, instead of queueing frames without end.
+# Reports sent to the GUI and not yet drawn: past this many the worker waits (looking again
+# every few ms) instead of reading on, so a GUI slower than the model (a huge photo, a busy
+# machine) drops camera frames or slows a file down, instead of queueing frames without end.
 MAX_REPORTS_IN_FLIGHT = 2
 BACKPRESSURE_POLL_MS = 5
 
@@ -106,16 +105,14 @@ class PoseWorker(QObject):
         self._recording: tuple[VideoWriter, JsonLinesWriter] | None = None
         self._timer: QTimer | None = None
         self._in_flight = 0  # frame reports emitted and not yet drawn by the GUI
-        self._in_flight_lock = threading.Lock()
 
+    @Slot()
     def report_shown(self) -> None:
-        """The GUI has drawn a report.  Called directly from the GUI thread (thread-safe)."""
-        with self._in_flight_lock:
-            self._in_flight = max(0, self._in_flight - 1)
+        """The GUI has drawn a report (a queued signal: the count lives in this thread only)."""
+        self._in_flight = max(0, self._in_flight - 1)
 
     def _gui_is_behind(self) -> bool:
-        with self._in_flight_lock:
-            return self._in_flight >= MAX_REPORTS_IN_FLIGHT
+        return self._in_flight >= MAX_REPORTS_IN_FLIGHT
 
     # -- life cycle ---------------------------------------------------------------------------
     @Slot()
@@ -313,8 +310,7 @@ class PoseWorker(QObject):
         self._frame_times.append(time.monotonic())
         if record:
             self._record(frame.image, result)
-        with self._in_flight_lock:
-            self._in_flight += 1
+        self._in_flight += 1
         self.frame_ready.emit(FrameReport(frame.image, result, self._fps(),
                                           self._reader.dropped))
         if self._playing:

@@ -148,6 +148,7 @@ class Trainer:
             raise ValueError("fewer training images than one batch")
         self.total_steps = config.epochs * self.steps_per_epoch
         self.step = 0
+        self.interrupted = False
         self.warmup_from = 0
         self.elapsed = 0.0
         self.best_pck = -1.0
@@ -319,6 +320,7 @@ class Trainer:
                     self.save()
                     window_start, window_images = time.monotonic(), 0
         except KeyboardInterrupt:
+            self.interrupted = True
             tqdm.write("interrupted: saving")
         finally:
             bar.close()
