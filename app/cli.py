@@ -19,7 +19,7 @@ class UsageError(Exception):
 
 
 def add_train_parser(commands: argparse._SubParsersAction) -> None:
-    from app.train.trainer import TrainConfig
+    from app.train.config import TrainConfig
 
     defaults = TrainConfig()
     parser = commands.add_parser("train", help="train a model on an LSP-layout dataset")
@@ -42,7 +42,8 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from app.paths import default_checkpoint
-    from app.train.trainer import TrainConfig, train
+    from app.train.config import TrainConfig
+    from app.train.trainer import train
 
     options = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__}
     if options.get("init") is None:
@@ -76,14 +77,10 @@ def run_info(args: argparse.Namespace) -> int:
     print("GFLOPs       " + ", ".join(f"{k + 1} stack{'s' * (k > 0)}: {f / 1e9:.2f}"
                                       for k, f in enumerate(flops)))
     print(f"joints       {spec.skeleton.num_joints}: {', '.join(spec.skeleton.joint_names)}")
-    training = spec.training
-    if training:
-        print("training     " + ", ".join(
-            f"{key} {training[key]}" for key in ("dataset", "steps", "epochs", "hours", "device",
-                                                 "validation_pck", "validation_per_stack")
-            if key in training))
-    else:
-        print("training     (no summary in this checkpoint)")
+    summary = [f"{key} {spec.training[key]}" for key in (
+        "dataset", "steps", "epochs", "hours", "device", "validation_pck", "validation_per_stack")
+        if key in spec.training]
+    print("training     " + (", ".join(summary) or "(no summary in this checkpoint)"))
     return 0
 
 
@@ -178,10 +175,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     loaded = load_model(args.checkpoint)
     check_stacks(args.stacks, loaded.spec.config.stacks)
-    try:
-        annotations = load_annotations(args.dataset)
-    except (FileNotFoundError, ValueError) as error:
-        raise UsageError(str(error)) from error
+    annotations = load_annotations(args.dataset)
     if args.split == "validation":
         annotations = split_validation(annotations)[1]
     images = [read_image(a.image_path) for a in annotations]
@@ -331,8 +325,9 @@ def user_errors() -> tuple[type[Exception], ...]:
     from app.engine.sources import SourceError
     from app.model.checkpoint import CheckpointError
     from app.model.runner import DeviceError
+    from app.train.data import DatasetError
 
-    return UsageError, CheckpointError, SourceError, OutputError, DeviceError
+    return UsageError, CheckpointError, SourceError, OutputError, DeviceError, DatasetError
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from scipy.io import savemat
 from app.cli import main
 from app.pose.heatmaps import decode_heatmaps
 from app.pose.skeleton import LSP14
+from app.train.config import TrainConfig
 from app.train.data import (
     Augmentation,
     LspTrainingSet,
@@ -25,7 +26,7 @@ from app.train.data import (
     make_sample,
     split_validation,
 )
-from app.train.trainer import TrainConfig, Trainer, heatmap_loss, learning_rate
+from app.train.trainer import Trainer, heatmap_loss, learning_rate
 
 
 def tiny_config(data: Path, run_dir: Path, **changes) -> TrainConfig:
@@ -247,3 +248,11 @@ def test_a_new_run_starts_from_published_weights_and_continues_their_schedule(
     assert "started from the weights in" in capsys.readouterr().out
     state = torch.load(tmp_path / "second" / "last.pt", weights_only=True)
     assert state["step"] == 4 and state["warmup_from"] == 2
+
+
+def test_a_folder_without_annotations_is_a_clear_fault(tmp_path, capsys):
+    assert main(["eval", "--dataset", str(tmp_path), "--checkpoint", "x.safetensors"]) == 2
+    assert main(["train", "--data", str(tmp_path), "--run", str(tmp_path / "run"),
+                 "--init", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("no joints.mat") == 1 and "Traceback" not in err

@@ -20,6 +20,7 @@ def make_application() -> QApplication:
     QCoreApplication.setOrganizationName("HourglassPose")
     QCoreApplication.setApplicationName("HourglassPose")
     QCoreApplication.setApplicationVersion(__version__)
+    app.setDesktopFileName("hourglass-pose")  # Wayland docks match assets/*.desktop's icon
     return app
 
 

@@ -32,22 +32,39 @@ class Annotation:
     visible: np.ndarray
 
 
+class DatasetError(Exception):
+    """A dataset folder that cannot be read; the message names it, for the user."""
+
+
+def read_joints_mat(path: Path) -> np.ndarray:
+    """The ``joints`` matrix of a MATLAB file (SciPy is a training-only dependency)."""
+    try:
+        from scipy.io import loadmat
+    except ImportError as error:
+        raise DatasetError("reading LSP annotations needs SciPy, which this build leaves out: "
+                           "train and evaluate from a checkout (pip install -e .[train])"
+                           ) from error
+    try:
+        return np.asarray(loadmat(str(path))["joints"], dtype=np.float64)
+    except (OSError, ValueError, KeyError) as error:
+        raise DatasetError(f"{path}: not a joints.mat with a 'joints' matrix ({error})"
+                           ) from error
+
+
 def load_annotations(root: str | Path) -> list[Annotation]:
     """Every annotated image present under ``root`` (LSPet or LSP layout), in file order."""
-    from scipy.io import loadmat
-
     root = Path(root)
     mat_path = root / "joints.mat"
     if not mat_path.is_file():
-        raise FileNotFoundError(f"{root}: no joints.mat (expected the LSP or LSPet layout)")
-    joints = np.asarray(loadmat(str(mat_path))["joints"], dtype=np.float64)
+        raise DatasetError(f"{root}: no joints.mat (expected the LSP or LSPet layout)")
+    joints = read_joints_mat(mat_path)
     if joints.shape[:2] == (14, 3):  # LSPet: x, y, visible
         coords, visible, digits = joints[:, :2, :], joints[:, 2, :] > 0.5, 5
     elif joints.shape[:2] == (3, 14):  # LSP: x, y, occluded; all joints are scored
         coords = joints[:2].transpose(1, 0, 2)
         visible, digits = np.ones(joints.shape[1:], dtype=bool), 4
     else:
-        raise ValueError(f"{mat_path}: joints has shape {joints.shape}, not 14x3xN or 3x14xN")
+        raise DatasetError(f"{mat_path}: joints has shape {joints.shape}, not 14x3xN or 3x14xN")
     annotations = []
     for index in range(joints.shape[-1]):
         image_path = root / "images" / f"im{index + 1:0{digits}d}.jpg"

@@ -13,7 +13,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from app.model.hourglass import HourglassConfig, StackedHourglass
 from app.model.inputs import normalise_batch
 from app.model.runner import HeatmapPredictor, cpu_supports_bf16, resolve_device
 from app.pose.skeleton import LSP14
+from app.train.config import TrainConfig
 from app.train.data import (
     Annotation,
     Augmentation,
@@ -36,34 +37,6 @@ from app.train.data import (
     split_validation,
 )
 from app.train.evaluate import predict_annotations, score
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a run; saved in its checkpoints."""
-
-    data: str = "../shared/datasets/lspet"
-    run_dir: str = "runs/default"
-    stacks: int = 4
-    channels: int = 128
-    depth: int = 4
-    input_size: int = 128
-    sigma: float = 2.0
-    batch_size: int = 16
-    learning_rate: float = 1e-3
-    weight_decay: float = 1e-4
-    warmup_steps: int = 200
-    epochs: int = 100
-    foreground_weight: float = 10.0
-    ema_decay: float = 0.999
-    validation_images: int = 500
-    eval_every: int = 500
-    save_every: int = 100
-    seed: int = 0
-    device: str = "auto"
-    max_steps: int | None = None  # stop early (tests, smoke runs); the schedule ignores it
-    init: str | None = None  # weights to start from when the run folder has no state
-    augmentation: dict = field(default_factory=lambda: asdict(Augmentation()))
 
 
 def heatmap_loss(

@@ -1,0 +1,39 @@
+"""What defines a training run.
+
+Kept apart from the trainer so that reading the defaults (the command line's help does) needs
+no PyTorch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from app.train.data import Augmentation
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; saved in its checkpoints."""
+
+    data: str = "../shared/datasets/lspet"
+    run_dir: str = "runs/default"
+    stacks: int = 4
+    channels: int = 128
+    depth: int = 4
+    input_size: int = 128
+    sigma: float = 2.0
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 200
+    epochs: int = 100
+    foreground_weight: float = 10.0
+    ema_decay: float = 0.999
+    validation_images: int = 500
+    eval_every: int = 500
+    save_every: int = 100
+    seed: int = 0
+    device: str = "auto"
+    max_steps: int | None = None  # stop early (tests, smoke runs); the schedule ignores it
+    init: str | None = None  # weights to start from when the run folder has no state
+    augmentation: dict = field(default_factory=lambda: asdict(Augmentation()))
