@@ -8,12 +8,11 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, QThread
+from windows import WAIT_MS, next_reports
 
 from app.gui.compose import ALL_JOINTS
 from app.gui.window import MainWindow
 from app.gui.worker import SourceRequest
-
-WAIT_MS = 30_000
 
 
 @pytest.fixture
@@ -27,14 +26,6 @@ def window(qtbot, tiny_checkpoint, tmp_path):
     win.stop_worker()
 
 
-def next_reports(qtbot, window, count: int = 1) -> list:
-    reports = []
-    window.frame_shown.connect(reports.append)
-    try:
-        qtbot.waitUntil(lambda: len(reports) >= count, timeout=WAIT_MS)
-    finally:
-        window.frame_shown.disconnect(reports.append)
-    return reports
 
 
 def open_media(window, path) -> None:

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from networks import random_network
 from PySide6.QtCore import QSettings
+from windows import WAIT_MS, next_reports
 
 import app.gui.worker as worker_module
 from app.cli import main
@@ -44,9 +45,6 @@ from app.paths import default_checkpoint
 from app.pose.affine import crop_matrix, invert_affine
 from app.pose.heatmaps import decode_heatmaps
 from app.pose.skeleton import LSP14, MPII16
-
-WAIT_MS = 30_000
-
 
 # --- helpers -----------------------------------------------------------------------------------
 
@@ -123,14 +121,6 @@ def failures(window) -> list[tuple[str, str]]:
     return seen
 
 
-def next_reports(qtbot, window, count: int = 1) -> list:
-    reports = []
-    window.frame_shown.connect(reports.append)
-    try:
-        qtbot.waitUntil(lambda: len(reports) >= count, timeout=WAIT_MS)
-    finally:
-        window.frame_shown.disconnect(reports.append)
-    return reports
 
 
 def save_tiny(path: Path, skeleton=LSP14, seed: int = 0) -> Path:
