@@ -16,7 +16,7 @@ def test_bench_writes_a_row_per_stack_count_and_the_variants(tiny_checkpoint, tm
     assert [row["stacks"] for row in report["rows"]] == [1, 2]
     for row in report["rows"]:
         assert row["model_ms_median"] > 0 and row["e2e_fps"] > 0
-        assert row["precision"] == "fp32"
+        assert row["precision"] in ("fp32", "bf16")  # bf16 where it is faster here
     names = [variant["name"] for variant in report["variants"]]
     assert names[:2] == ["fp32 eager", "fp32 BN folded"]
     assert report["variants"][1]["max_difference"] < 1e-4  # folding changes nothing

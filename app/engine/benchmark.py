@@ -24,7 +24,7 @@ from app.engine.pipeline import PipelineOptions, PosePipeline
 from app.engine.reader import FrameReader
 from app.engine.sources import SYNTHETIC_SOURCE, open_source
 from app.model.checkpoint import LoadedModel
-from app.model.runner import HeatmapPredictor, cpu_supports_bf16
+from app.model.runner import HeatmapPredictor, cpu_supports_bf16, random_crop, time_calls
 
 
 @dataclass(frozen=True)
@@ -91,30 +91,6 @@ def machine_name(device: torch.device) -> str:
         name = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
                      if line.startswith("model name")), name)
     return f"{name}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
-
-
-def synchronise(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def time_calls(call: Callable[[], object], device: torch.device, runs: int, warmup: int
-               ) -> list[float]:
-    """Wall-clock milliseconds of ``runs`` calls after ``warmup`` untimed ones."""
-    for _ in range(warmup):
-        call()
-    synchronise(device)
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        synchronise(device)
-        times.append(1000 * (time.perf_counter() - started))
-    return times
-
-
-def random_crop(size: int) -> np.ndarray:
-    return np.random.default_rng(0).integers(0, 256, (1, size, size, 3), dtype=np.uint8)
 
 
 def model_latency(predictor: HeatmapPredictor, stacks: int, runs: int = 30, warmup: int = 5
