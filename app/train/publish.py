@@ -43,7 +43,7 @@ def publish(run_dir: Path, dataset: str, target: Path) -> str:
     latencies = [model_latency(predictor, k) for k in range(1, spec.config.stacks + 1)]
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(best, target)
-    card = model_card(target, plain, flipped, truncation, latencies)
+    card = model_card(target, plain, flipped, truncation, latencies, predictor.precision)
     (target.parent / "README.md").write_text(card, encoding="utf-8")
     return card
 
@@ -65,7 +65,7 @@ def percent_row(values: list[float]) -> str:
 
 
 def model_card(path: Path, plain: Evaluation, flipped: Evaluation, truncation: TruncationCheck,
-               latencies: list[Latency]) -> str:
+               latencies: list[Latency], precision: str) -> str:
     loaded = load_checkpoint(path)
     spec, training = loaded.spec, loaded.spec.training
     config = spec.config
@@ -114,7 +114,7 @@ Trained for {training.get('steps')} steps ({training.get('epochs')} epochs,
 {training.get('hours', 0):.1f} hours of training steps) on {training.get('device', '?').upper()}
 ({cpu_name()}), resumed across sessions.
 
-## Accuracy (PCK@0.2 of the torso diameter, validation slice, {plain.images} images)
+## Accuracy (PCK@0.2 of the torso diameter, validation slice, {plain.images} images, {precision})
 
 | | mean | {stacks_header} |
 |---|{rule}|
@@ -138,7 +138,7 @@ above the app's default display threshold ({truncation.threshold}), against
 {truncation.inside_shown:.1f}% of the {truncation.inside} joints inside it.
 
 ## Speed
-Batch 1, fp32, {cpu_name()}, median and
+Batch 1, {precision} (as the app runs it here), {cpu_name()}, BatchNorm folded, median and
 90th percentile of 30 runs after warm-up (`hourglass-pose bench` measures the whole pipeline):
 
 | stacks | median ms | p90 ms | GFLOPs |
