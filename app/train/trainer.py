@@ -12,6 +12,8 @@ import copy
 import json
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -77,8 +79,8 @@ def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
         ema_buffer.copy_(buffer)
 
 
-def unwrap(model: nn.Module) -> StackedHourglass:
-    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+def raise_keyboard_interrupt(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 class Trainer:
@@ -269,6 +271,9 @@ class Trainer:
         bar = tqdm(total=last, initial=self.step, disable=self.rank != 0, unit="step",
                    dynamic_ncols=True)
         window_start, window_images = time.monotonic(), 0
+        stop_on_sigterm = threading.current_thread() is threading.main_thread()
+        if stop_on_sigterm:  # `kill` (and a session's end) saves like Ctrl-C does
+            previous = signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
         try:
             while self.step < last:
                 started = time.monotonic()
@@ -296,6 +301,8 @@ class Trainer:
             self.interrupted = True
             tqdm.write("interrupted: saving")
         finally:
+            if stop_on_sigterm:
+                signal.signal(signal.SIGTERM, previous)
             bar.close()
             self.save()
 
