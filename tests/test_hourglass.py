@@ -17,13 +17,9 @@ from app.pose.skeleton import LSP14
 TINY = HourglassConfig(stacks=3, channels=16, depth=2, joints=14, stem_channels=8)
 
 
-def tiny_network(config: HourglassConfig = TINY, seed: int = 0) -> StackedHourglass:
-    return random_network(config, seed)
-
-
 @pytest.fixture(scope="module")
 def network() -> StackedHourglass:
-    return tiny_network()
+    return random_network(TINY)
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +181,7 @@ def test_normalise_batch_keeps_channels_last_and_the_requested_dtype():
 def predictor() -> HeatmapPredictor:
     config = HourglassConfig(stacks=2, channels=16, depth=2, joints=14, stem_channels=8)
     spec = ModelSpec(config, LSP14, input_size=64, mean=MEAN, std=STD)
-    return HeatmapPredictor(tiny_network(config, seed=5), spec)
+    return HeatmapPredictor(random_network(config, seed=5), spec)
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +231,7 @@ def test_predictor_restores_the_training_mode(predictor, crops):
 def test_folding_batchnorm_keeps_every_stacks_output(config):
     from app.model.folding import fold_batchnorm
 
-    network = tiny_network(config, seed=3)
+    network = random_network(config, seed=3)
     folded = fold_batchnorm(network)
     image = torch.randn(2, 3, 64, 64)
     for expected, got in zip(network(image), folded(image), strict=True):

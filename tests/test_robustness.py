@@ -814,30 +814,6 @@ def test_corrupt_empty_pickled_checkpoint_is_a_checkpoint_error(tmp_path):
         load_checkpoint(path)
 
 
-class Payload:
-    """Unpickling this would create ``marker``."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return open, (str(self.marker), "w")
-
-
-def test_corrupt_code_running_pickle_is_refused_in_plain_words(tmp_path):
-    """torch's own refusal is terminal-coloured and explains how to load the file unsafely."""
-    marker = tmp_path / "ran"
-    path = tmp_path / "evil.pth.tar"
-    torch.save({"state_dict": {"stem.conv.0.weight": Payload(marker)}}, path)
-    with pytest.raises(CheckpointError) as caught:
-        load_checkpoint(path)
-    message = str(caught.value)
-    assert message == (f"{path}: not a loadable PyTorch checkpoint, or it holds more than "
-                       "weights (refused for safety) (it holds Python objects besides tensors, "
-                       "and loading those could run code)")
-    assert not marker.exists()
-
-
 def load_or_checkpoint_error(data: bytes, name: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
