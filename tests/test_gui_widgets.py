@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -248,6 +249,18 @@ def test_a_new_joint_set_rebuilds_the_tiles(qtbot, panel: HeatmapPanel) -> None:
     maps = gaussian_heatmaps(16)
     panel.update_heatmaps(maps, np.ones(16))
     assert tile_pixels(panel.tile(15)).shape == (64, 64, 3)
+
+
+def test_painting_keeps_none_alive(qtbot) -> None:
+    """PySide6 6.12.0 drops a reference to None on each call that returns nothing; on Python
+    3.11 (None is not immortal there) the app aborts after a minute of live heatmaps."""
+    tile = HeatmapTile("left wrist")
+    qtbot.addWidget(tile)
+    tile.set_heatmap(gaussian_heatmaps(1)[0], 0.9)
+    before = sys.getrefcount(None)
+    for _ in range(200):
+        tile.grab()  # paintEvent: a dozen QPainter calls that return None
+    assert sys.getrefcount(None) >= before - 50
 
 
 # -- refinement view ---------------------------------------------------------------------------
