@@ -86,6 +86,17 @@ def test_heatmap_tiles_update_and_a_chosen_joint_is_overlaid(qtbot, window, lspe
     assert not np.array_equal(window.composed(report), overlaid)
 
 
+def test_refinement_follows_all_joints_until_a_joint_is_chosen(qtbot, window, lspet_clip):
+    open_media(window, lspet_clip)
+    next_reports(qtbot, window, 2)
+    assert window.refinement.stack_count() == 2
+    assert window.refinement.followed().startswith("All joints")
+    window.heatmaps.select_joint(5)  # shown at once, from the frame on screen
+    assert window.refinement.followed() == "left ankle"
+    window.heatmaps.select_joint(None)
+    assert window.refinement.followed().startswith("All joints")
+
+
 def test_heatmaps_are_not_kept_when_no_view_needs_them(qtbot, window, lspet_clip):
     window.heatmap_dock.hide()
     window.refinement_dock.hide()

@@ -11,6 +11,8 @@ from app.engine.drawing import stack_shade
 from app.gui.heatmap_panel import HeatmapTile
 from app.gui.images import bgr_to_qcolor
 
+WAITING_MESSAGE = "Each stack's heatmaps appear here with the first frame"
+
 
 class RefinementView(QWidget):
     """The chosen joint's heatmaps side by side, stack 1 to stack N, updated live.
@@ -37,7 +39,7 @@ class RefinementView(QWidget):
         layout.addWidget(self._title)
         layout.addWidget(self._stacks, 1)
         layout.addWidget(self._message, 1)
-        self.clear("Choose a joint in the heatmap panel")
+        self.clear()
 
     def update_stacks(self, joint_name: str, heatmaps: np.ndarray,
                       confidences: np.ndarray) -> None:
@@ -49,10 +51,14 @@ class RefinementView(QWidget):
             tile.set_heatmap(heatmap, float(confidence))
         self._show_tiles(True)
 
-    def clear(self, message: str) -> None:
-        """Show ``message`` instead of the tiles, e.g. while no joint is chosen."""
+    def clear(self, message: str = WAITING_MESSAGE) -> None:
+        """Show ``message`` instead of the tiles, e.g. until a model's first frame."""
         self._message.setText(message)
         self._show_tiles(False)
+
+    def followed(self) -> str:
+        """What the tiles show: a joint's name, or all joints combined."""
+        return self._title.text()
 
     def stack_count(self) -> int:
         return len(self._tiles)

@@ -472,9 +472,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _joint_selected(self, joint: int | None) -> None:
-        if joint is None or joint == ALL_JOINTS:
-            self.refinement.clear("Click a joint in the heatmap panel to follow it through "
-                                  "the stacks")
+        if self.last_report is not None and self.last_report.result.heatmaps is not None:
+            self._show_refinement(self.last_report.result.heatmaps)
         self._send_options()
         self._view_changed()
 
@@ -500,7 +499,7 @@ class MainWindow(QMainWindow):
                                  else stacks)
         self.stacks_box.blockSignals(False)
         self.heatmaps.set_joints(info.spec.skeleton.joint_names)
-        self.refinement.clear("Click a joint in the heatmap panel to follow it through the stacks")
+        self.refinement.clear()
         self._show_model_device()
         self._send_options()
         self.statusBar().showMessage(f"Model loaded: {info.source.name} on {info.device}", 5000)
@@ -575,13 +574,24 @@ class MainWindow(QMainWindow):
         if result.heatmaps is not None:
             if self.heatmap_dock.isVisible():
                 self.heatmaps.update_heatmaps(result.heatmaps[-1], result.confidences)
-            joint = self.heatmaps.selected_joint()
-            if self.refinement_dock.isVisible() and joint is not None and joint >= 0:
-                stack_maps = np.stack([joint_heatmap(m, joint) for m in result.heatmaps])
-                self.refinement.update_stacks(self.model.spec.skeleton.joint_names[joint],
-                                              stack_maps, stack_maps.max(axis=(1, 2)))
+            if self.refinement_dock.isVisible():
+                self._show_refinement(result.heatmaps)
         self._update_status(report)
         self.frame_shown.emit(report)
+
+    def _show_refinement(self, stack_heatmaps: np.ndarray) -> None:
+        """The chosen joint through the (K, J, H, W) stacks; with no single joint chosen, all
+        joints combined, so that the view shows what each stack adds from the first frame."""
+        joint = self.heatmaps.selected_joint()
+        if joint is None or joint == ALL_JOINTS:
+            title = "All joints (click a joint's tile to follow it alone)"
+            peaks = stack_heatmaps.max(axis=(2, 3)).mean(axis=1)  # as the panel's "mean"
+            joint = ALL_JOINTS
+        else:
+            title = self.model.spec.skeleton.joint_names[joint]
+            peaks = stack_heatmaps[:, joint].max(axis=(1, 2))
+        maps = np.stack([joint_heatmap(m, joint) for m in stack_heatmaps])
+        self.refinement.update_stacks(title, maps, peaks)
 
     def composed(self, report: FrameReport, max_side: int | None = None) -> np.ndarray:
         """The frame as shown: full size, or reduced to at most ``max_side`` pixels."""
