@@ -9,7 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFrame, QPushButton
 
@@ -150,7 +150,7 @@ def test_dropping_a_file_emits_its_path(qtbot, video: VideoView, tmp_path) -> No
     path = tmp_path / "clip.mp4"
     path.write_bytes(b"")
     data = drag_data(QUrl("https://example.com/a.mp4"), QUrl.fromLocalFile(str(path)))
-    enter = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, data,
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, data,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     video.dragEnterEvent(enter)
     assert enter.isAccepted()
@@ -163,7 +163,7 @@ def test_dropping_a_file_emits_its_path(qtbot, video: VideoView, tmp_path) -> No
 
 def test_dragging_a_web_link_is_refused(video: VideoView) -> None:
     data = drag_data(QUrl("https://example.com/a.mp4"))  # events do not own their data
-    enter = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, data,
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, data,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     video.dragEnterEvent(enter)
     assert not enter.isAccepted()
