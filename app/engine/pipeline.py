@@ -31,8 +31,15 @@ from app.pose.smoothing import OneEuroFilter
 # Tracking: the crop around the last pose is a little roomier than the training crop (1.3x),
 # so limbs at its edge can come back into view.
 TRACKING_MARGIN = 1.5
-TRACKING_MIN_JOINTS = 4
+# Half the joints must be confident to keep following the person: fewer is more often a
+# cut to another scene than a person half out of view.
+TRACKING_MIN_JOINT_FRACTION = 0.5
 TRACKING_MIN_CONFIDENCE = 0.3
+# How far the box may close in: at most to 0.7 of its side per frame, and never below a fifth
+# of the frame's shorter side.  A crop much smaller than the person is a blur to the network,
+# whose confident-looking answers on it would shrink the box again, down to a pixel.
+TRACKING_MAX_ZOOM_IN = 0.7
+TRACKING_MIN_FRAME_FRACTION = 0.2
 
 
 @dataclass(frozen=True)
@@ -129,7 +136,7 @@ class PosePipeline:
             keypoints = self.smoother(keypoints, confidences, frame.timestamp)
         else:
             self.smoother.reset()
-        self._next_box = self._track(keypoints, confidences, box)
+        self._next_box = self._track(keypoints, confidences, box, min(width, height))
         finished = time.perf_counter()
 
         return PoseResult(
@@ -149,14 +156,15 @@ class PosePipeline:
             },
         )
 
-    def _track(self, keypoints: np.ndarray, confidences: np.ndarray, box: CropBox
-               ) -> CropBox | None:
+    def _track(self, keypoints: np.ndarray, confidences: np.ndarray, box: CropBox,
+               frame_short_side: int) -> CropBox | None:
         """Next frame's box from this pose, or None (search the whole frame) if it is weak."""
         confident = confidences >= TRACKING_MIN_CONFIDENCE
-        if confident.sum() < TRACKING_MIN_JOINTS:
+        if confident.sum() < TRACKING_MIN_JOINT_FRACTION * len(confident):
             return None
         tracked = box_from_keypoints(keypoints, confident, TRACKING_MARGIN)
         if tracked is None:
             return None
-        # Never zoom in below a tenth of the current box: a collapsed pose is not a person.
-        return replace(tracked, side=max(tracked.side, box.side / 10))
+        side = max(tracked.side, box.side * TRACKING_MAX_ZOOM_IN,
+                   frame_short_side * TRACKING_MIN_FRAME_FRACTION)
+        return replace(tracked, side=side)
