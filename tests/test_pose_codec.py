@@ -233,6 +233,15 @@ def test_confidence_is_the_peak_height(refinement):
     np.testing.assert_allclose(decoded[:2], joints[:2], atol=1e-6)
 
 
+def test_confidence_is_clipped_to_0_1_when_a_peak_overshoots():
+    joints = np.array([[8.0, 9.0], [20.0, 14.0]])
+    maps = gaussian_heatmaps(joints, 32, 2.0) * np.array([1.4, 0.5])[:, None, None]
+    maps[1] -= 0.7  # the whole map below zero
+    decoded, confidences = decode_heatmaps(maps)
+    np.testing.assert_allclose(confidences, [1.0, 0.0])
+    np.testing.assert_allclose(decoded, joints, atol=1e-6)  # the positions are unchanged
+
+
 LSP_FLIP = LSP14.flip_permutation()
 
 

@@ -114,7 +114,9 @@ def decode_heatmaps(
     """Joint positions (..., 2) in heatmap pixels and confidences (...) from maps (..., H, W).
 
     Any leading shape works, e.g. (J, H, W) for one pose or (K, J, H, W) for every stack at
-    once; all maps are decoded together in vectorised numpy.
+    once; all maps are decoded together in vectorised numpy.  A confidence is the peak's height
+    clipped to 0..1: a network trained by regression overshoots both ways, and a peak of 1.4
+    is no surer than one of 1.
     """
     heatmaps = np.asarray(heatmaps, dtype=np.float32)
     leading = heatmaps.shape[:-2]
@@ -124,7 +126,7 @@ def decode_heatmaps(
         peaks += dark_offsets(smooth_for_dark(maps, dark_kernel), peaks)
     elif refinement == "quarter":
         peaks += quarter_offsets(maps, peaks)
-    return peaks.reshape(*leading, 2), confidences.reshape(leading)
+    return peaks.reshape(*leading, 2), np.clip(confidences, 0.0, 1.0).reshape(leading)
 
 
 def flip_back(heatmaps: np.ndarray, flip_permutation: np.ndarray) -> np.ndarray:
