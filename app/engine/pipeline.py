@@ -35,10 +35,10 @@ TRACKING_MARGIN = 1.5
 # cut to another scene than a person half out of view.
 TRACKING_MIN_JOINT_FRACTION = 0.5
 TRACKING_MIN_CONFIDENCE = 0.3
-# How far the box may close in: at most to 0.7 of its side per frame, and never below a fifth
+# How far the box may close in: at most to half its side per frame, and never below a fifth
 # of the frame's shorter side.  A crop much smaller than the person is a blur to the network,
 # whose confident-looking answers on it would shrink the box again, down to a pixel.
-TRACKING_MAX_ZOOM_IN = 0.7
+TRACKING_MAX_ZOOM_IN = 0.5
 TRACKING_MIN_FRAME_FRACTION = 0.2
 
 
