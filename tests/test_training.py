@@ -16,6 +16,9 @@ import torch.multiprocessing as mp
 from scipy.io import savemat
 
 from app.cli import main
+from app.engine.pipeline import PipelineOptions, PosePipeline, create_predictor
+from app.engine.sources import Frame
+from app.model.checkpoint import load_checkpoint
 from app.pose.heatmaps import decode_heatmaps
 from app.pose.skeleton import LSP14
 from app.train.config import TrainConfig
@@ -24,8 +27,10 @@ from app.train.data import (
     LspTrainingSet,
     load_annotations,
     make_sample,
+    read_image,
     split_validation,
 )
+from app.train.evaluate import measurable, predict_live, score
 from app.train.trainer import Trainer, heatmap_loss, learning_rate
 
 
@@ -234,6 +239,20 @@ def test_publish_copies_the_best_weights_and_writes_a_measured_card(lspet_subset
     assert "| single pass |" in card and "| flip test |" in card
     assert "| left wrist |" in card
     assert "Joints outside the crop" in card and "| 2 |" in card  # latency row for 2 stacks
+    assert "after frame 1 / 2 / 3 / 4" in card  # PCK of the app's own pipeline, box-free
+
+
+def test_live_pck_runs_the_apps_own_pipeline_one_row_per_frame(lspet_subset, tiny_checkpoint):
+    pipeline = PosePipeline(create_predictor(load_checkpoint(tiny_checkpoint), "cpu", "fp32"))
+    annotations = load_annotations(lspet_subset)
+    images = [read_image(a.image_path) for a in annotations]
+    live = predict_live(pipeline, annotations, images, frames=3)
+    people = measurable(annotations, images, LSP14)
+    assert live.joints.shape == (3, len(people), 14, 2) and len(people) > 10
+    pipeline.reset()  # the first frame: the whole photo, as the app sees it
+    first = pipeline.process(Frame(people[0][1], 0, 0.0), PipelineOptions(smoothing=False))
+    np.testing.assert_allclose(live.joints[0, 0], first.keypoints)
+    assert len(score(live, LSP14.joint_names).per_stack) == 3
 
 
 def test_a_new_run_starts_from_published_weights_and_continues_their_schedule(

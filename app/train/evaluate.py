@@ -1,4 +1,5 @@
-"""PCK@0.2 of a model on an LSP-layout folder, with the ground-truth person box."""
+"""PCK@0.2 of a model on an LSP-layout folder: with the ground-truth person box, and as the app
+finds the person itself."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from app.engine.pipeline import PipelineOptions, PosePipeline
+from app.engine.sources import Frame
 from app.model.runner import HeatmapPredictor
 from app.pose.affine import apply_affine, crop_matrix, crop_to_frame, warp_crop
 from app.pose.heatmaps import decode_heatmaps
 from app.pose.metrics import pck_hits, pck_percent, torso_diameters
+from app.pose.skeleton import Skeleton
 from app.train.data import Annotation, ground_truth_box
 
 
@@ -53,12 +57,7 @@ def predict_annotations(
 ) -> Predictions:
     """Run every annotated person through crop, network and decoding (no augmentation)."""
     spec = predictor.spec
-    left_shoulder = spec.skeleton.index("left shoulder")
-    right_hip = spec.skeleton.index("right hip")
-    usable = [
-        (a, im) for a, im in zip(annotations, images, strict=True)
-        if a.visible[left_shoulder] and a.visible[right_hip] and ground_truth_box(a) is not None
-    ]
+    usable = measurable(annotations, images, spec.skeleton)
     per_stack: list[list[np.ndarray]] = []
     for start in range(0, len(usable), batch_size):
         chunk = usable[start:start + batch_size]
@@ -72,14 +71,41 @@ def predict_annotations(
         for k, stack_points in enumerate(points):
             per_stack[k].extend(crop_to_frame(p, box, spec.heatmap_size)
                                 for p, box in zip(stack_points, boxes, strict=True))
+    return predictions_of(np.array([np.stack(p) for p in per_stack]), usable, spec.skeleton)
+
+
+def measurable(annotations: list[Annotation], images: list[np.ndarray], skeleton: Skeleton
+               ) -> list[tuple[Annotation, np.ndarray]]:
+    """The people PCK can score: both torso joints labelled, and a box to crop."""
+    left_shoulder, right_hip = skeleton.index("left shoulder"), skeleton.index("right hip")
+    return [(a, im) for a, im in zip(annotations, images, strict=True)
+            if a.visible[left_shoulder] and a.visible[right_hip]
+            and ground_truth_box(a) is not None]
+
+
+def predictions_of(joints: np.ndarray, usable: list[tuple[Annotation, np.ndarray]],
+                   skeleton: Skeleton) -> Predictions:
+    """(K, N, J, 2) predicted joints of the ``usable`` people, beside their truth."""
     truth = np.stack([a.joints for a, _ in usable]) if usable else np.zeros((0, 14, 2))
     visible = np.stack([a.visible for a, _ in usable]) if usable else np.zeros((0, 14), bool)
-    return Predictions(
-        joints=np.array([np.stack(p) for p in per_stack]),
-        truth=truth,
-        visible=visible,
-        torso=torso_diameters(truth, left_shoulder, right_hip),
-    )
+    torso = torso_diameters(truth, skeleton.index("left shoulder"), skeleton.index("right hip"))
+    return Predictions(joints=joints, truth=truth, visible=visible, torso=torso)
+
+
+def predict_live(pipeline: PosePipeline, annotations: list[Annotation],
+                 images: list[np.ndarray], frames: int = 4) -> Predictions:
+    """The app's own pipeline, given no box: each photo shown as a still for ``frames`` frames,
+    the first searched whole (letterboxed), the later ones in the box tracked from the last
+    pose.  Its ``joints`` are (frames, N, J, 2): scored like stacks, one row per frame."""
+    usable = measurable(annotations, images, pipeline.spec.skeleton)
+    options = PipelineOptions(smoothing=False)  # a still: each frame's own answer
+    per_frame = np.zeros((frames, len(usable), pipeline.spec.skeleton.num_joints, 2))
+    for person, (_, image) in enumerate(usable):
+        pipeline.reset()
+        for index in range(frames):
+            frame = Frame(image, index, index / 30)
+            per_frame[index, person] = pipeline.process(frame, options).keypoints
+    return predictions_of(per_frame, usable, pipeline.spec.skeleton)
 
 
 def score(predictions: Predictions, joint_names: tuple[str, ...], threshold: float = 0.2
