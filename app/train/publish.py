@@ -129,7 +129,7 @@ Trained for {training.get('steps')} steps ({training.get('epochs')} epochs,
 
 In the app there is no ground-truth box: the first frame is searched whole (letterboxed), and
 each later frame in the box tracked from the last pose. Each validation photo shown as a still,
-smoothing off: PCK@0.2 {percent_row(live.per_stack)} after frame {" / ".join(
+smoothing off: PCK@0.2 {" / ".join(f"{v:.1f}" for v in live.per_stack)} after frame {" / ".join(
     str(k + 1) for k in range(len(live.per_stack)))}.
 
 Validation PCK during training (EMA weights, single pass):
