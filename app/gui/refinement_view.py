@@ -15,7 +15,7 @@ WAITING_MESSAGE = "Each stack's heatmaps appear here with the first frame"
 
 
 class RefinementView(QWidget):
-    """The chosen joint's heatmaps side by side, stack 1 to stack N, updated live.
+    """One joint's heatmaps (or all joints combined) side by side, stack 1 to stack N, live.
 
     Captions carry each stack's shade, the same as its point on the video, so the tile and
     the dot of a stack are recognisably one; the peak under each map shows the network
@@ -41,12 +41,11 @@ class RefinementView(QWidget):
         layout.addWidget(self._message, 1)
         self.clear()
 
-    def update_stacks(self, joint_name: str, heatmaps: np.ndarray,
-                      confidences: np.ndarray) -> None:
-        """Show the (K, H, W) heatmaps of ``joint_name``, one per stack, with (K,) peaks."""
+    def update_stacks(self, title: str, heatmaps: np.ndarray, confidences: np.ndarray) -> None:
+        """Show (K, H, W) heatmaps, one per stack, with their (K,) peaks, under ``title``."""
         if len(heatmaps) != len(self._tiles):
             self._build_tiles(len(heatmaps))
-        self._title.setText(joint_name)
+        self._title.setText(title)
         for tile, heatmap, confidence in zip(self._tiles, heatmaps, confidences, strict=True):
             tile.set_heatmap(heatmap, float(confidence))
         self._show_tiles(True)

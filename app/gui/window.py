@@ -472,8 +472,10 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _joint_selected(self, joint: int | None) -> None:
-        if self.last_report is not None and self.last_report.result.heatmaps is not None:
-            self._show_refinement(self.last_report.result.heatmaps)
+        shown = self.last_report
+        if (self.refinement_dock.isVisible() and shown is not None
+                and shown.result.heatmaps is not None):
+            self._show_refinement(shown.result.heatmaps)
         self._send_options()
         self._view_changed()
 
