@@ -82,6 +82,8 @@ def model_card(path: Path, plain: Evaluation, flipped: Evaluation, live: Evaluat
                         for h in training.get("history", []))
     speed = "\n".join(f"| {lat.stacks} | {lat.median_ms:.1f} | {lat.p90_ms:.1f} | "
                       f"{flops[lat.stacks - 1] / 1e9:.2f} |" for lat in latencies)
+    live_pck = " / ".join(f"{v:.1f}" for v in live.per_stack)  # one value per frame
+    live_frames = " / ".join(str(k + 1) for k in range(len(live.per_stack)))
     return f"""# Model card: `{path.name}`
 
 The embedded default model of Hourglass Pose: a Stacked Hourglass network (Newell et al.,
@@ -129,8 +131,7 @@ Trained for {training.get('steps')} steps ({training.get('epochs')} epochs,
 
 In the app there is no ground-truth box: the first frame is searched whole (letterboxed), and
 each later frame in the box tracked from the last pose. Each validation photo shown as a still,
-smoothing off: PCK@0.2 {" / ".join(f"{v:.1f}" for v in live.per_stack)} after frame {" / ".join(
-    str(k + 1) for k in range(len(live.per_stack)))}.
+smoothing off: PCK@0.2 {live_pck} after frame {live_frames}.
 
 Validation PCK during training (EMA weights, single pass):
 
