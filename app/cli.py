@@ -29,8 +29,14 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--init", default=None,
                         help="weights to start from when the run folder is new "
                              "(default: the shipped model, if it has the same architecture)")
+    parser.add_argument("--from-scratch", action="store_true",
+                        help="start from random weights, not the shipped model")
+    parser.add_argument("--new-schedule", action="store_true",
+                        help="from --init weights: start the learning-rate schedule afresh "
+                             "instead of continuing theirs (another batch size or machine)")
     for name in ("stacks", "channels", "depth", "input_size", "batch_size", "epochs",
-                 "warmup_steps", "eval_every", "save_every", "validation_images", "seed"):
+                 "warmup_steps", "eval_every", "save_every", "validation_images", "seed",
+                 "workers"):
         parser.add_argument("--" + name.replace("_", "-"), dest=name, type=int,
                             default=getattr(defaults, name))
     parser.add_argument("--lr", dest="learning_rate", type=float, default=defaults.learning_rate)
@@ -46,7 +52,7 @@ def run_train(args: argparse.Namespace) -> int:
     from app.train.trainer import train
 
     options = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__}
-    if options.get("init") is None:
+    if options.get("init") is None and not args.from_scratch:
         shipped = default_checkpoint()
         options["init"] = str(shipped) if shipped else None
     trainer = train(TrainConfig(**options))
@@ -288,6 +294,24 @@ def run_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_pack_data_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "pack-data", help="write a compact copy of an LSP-layout dataset (to train elsewhere)")
+    parser.add_argument("--data", required=True, help="LSPet or LSP layout folder")
+    parser.add_argument("--out", required=True, help="folder for the copy (same layout)")
+    parser.add_argument("--box-pixels", type=int, default=128,
+                        help="shrink so the person box is at most this wide")
+    parser.add_argument("--quality", type=int, default=80, help="WebP quality, 1-100")
+
+
+def run_pack_data(args: argparse.Namespace) -> int:
+    from app.train.pack import pack_dataset
+
+    images, written = pack_dataset(args.data, args.out, args.box_pixels, quality=args.quality)
+    print(f"{images} images, {written / 2**20:.1f} MiB, in {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hourglass-pose",
@@ -312,11 +336,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_publish_parser(commands)
     add_bench_parser(commands)
     add_make_clip_parser(commands)
+    add_pack_data_parser(commands)
     return parser
 
 
 RUNNERS = {"info": run_info, "infer": run_infer, "eval": run_eval, "train": run_train,
-           "publish": run_publish, "bench": run_bench, "make-clip": run_make_clip}
+           "publish": run_publish, "bench": run_bench, "make-clip": run_make_clip,
+           "pack-data": run_pack_data}
 
 
 def user_errors() -> tuple[type[Exception], ...]:

@@ -698,10 +698,10 @@ def test_fault_ctrl_c_on_train_saves_a_resumable_run(lspet_subset, tmp_path, mon
 
     real_step = Trainer.train_step
 
-    def step_then_interrupt(self):
+    def step_then_interrupt(self, batch=None):
         if self.step == 2:
             raise KeyboardInterrupt
-        return real_step(self)
+        return real_step(self, batch)
 
     monkeypatch.setattr(Trainer, "train_step", step_then_interrupt)
     run = tmp_path / "run"

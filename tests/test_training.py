@@ -31,6 +31,7 @@ from app.train.data import (
     split_validation,
 )
 from app.train.evaluate import measurable, predict_live, score
+from app.train.pack import pack_dataset
 from app.train.trainer import Trainer, heatmap_loss, learning_rate
 
 
@@ -127,7 +128,7 @@ def test_one_training_step_lowers_the_loss_on_its_batch(lspet_subset, tmp_path):
     torch.manual_seed(0)
     trainer = Trainer(tiny_config(lspet_subset, tmp_path, augmentation={
         **Augmentation().__dict__, "colour": 0.0}))
-    indices = trainer.batch_indices(0)
+    indices = trainer.batches.indices(0)
     images, target, weight = trainer.train_set.batch(indices, None)
 
     def batch_loss() -> float:
@@ -267,6 +268,41 @@ def test_a_new_run_starts_from_published_weights_and_continues_their_schedule(
     assert "started from the weights in" in capsys.readouterr().out
     state = torch.load(tmp_path / "second" / "last.pt", weights_only=True)
     assert state["step"] == 4 and state["warmup_from"] == 2
+    stages = load_checkpoint(tmp_path / "second" / "best.safetensors").spec.training["stages"]
+    assert [(s["steps"], s["batch_size"], s["device"]) for s in stages] == [(2, 4, "cpu")] * 2
+    assert stages[0]["start"] == "from scratch"
+    assert stages[1]["start"] == "from the weights in best.safetensors"
+    assert stages[1]["hardware"]  # the card names the machine each stage ran on
+
+    assert main(["train", "--run", str(tmp_path / "third"), "--new-schedule",
+                 "--init", str(first / "best.safetensors"), *common]) == 0
+    state = torch.load(tmp_path / "third" / "last.pt", weights_only=True)
+    assert state["step"] == 2 and state["warmup_from"] == 0  # the weights, not their schedule
+
+
+def test_batches_made_by_worker_processes_are_the_steps_own(lspet_subset, tmp_path):
+    trainer = Trainer(tiny_config(lspet_subset, tmp_path, workers=1))
+    for step, (images, target, weight) in zip(range(3, 5), trainer.loader(range(3, 5)),
+                                              strict=True):
+        expected = trainer.batches[step]
+        np.testing.assert_array_equal(images.numpy(), expected[0])
+        np.testing.assert_array_equal(target.numpy(), expected[1])
+        np.testing.assert_array_equal(weight.numpy(), expected[2])
+
+
+def test_the_compact_copy_trains_like_the_original(lspet_subset, tmp_path):
+    images, written = pack_dataset(lspet_subset, tmp_path / "small", box_pixels=96)
+    original, small = load_annotations(lspet_subset), load_annotations(tmp_path / "small")
+    assert images == len(original) == len(small) and written > 0
+    assert all(a.image_path.suffix == ".webp" for a in small)
+    assert ([a.image_path.stem for a in split_validation(small, 8)[1]]
+            == [a.image_path.stem for a in split_validation(original, 8)[1]])
+    big, packed = LspTrainingSet(original, 64, 2.0), LspTrainingSet(small, 64, 2.0)
+    for index in range(len(big)):  # the same person crop, targets and weights
+        a, b = big.sample(index, None), packed.sample(index, None)
+        np.testing.assert_allclose(a.target, b.target, atol=0.05)
+        np.testing.assert_array_equal(a.weight, b.weight)
+        assert np.abs(a.image.astype(int) - b.image.astype(int)).mean() < 20
 
 
 def test_a_folder_without_annotations_is_a_clear_fault(tmp_path, capsys):

@@ -6,8 +6,11 @@ heatmaps back, so no tensor crosses into the GUI or the codec.
 
 from __future__ import annotations
 
+import os
+import platform
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -38,6 +41,25 @@ def resolve_device(name: str = "auto") -> torch.device:
 def available_devices() -> list[str]:
     """The devices this machine can run the network on, best last."""
     return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
+def cpu_name() -> str:
+    """The processor's model name and core count, as a card reader can compare them."""
+    name = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    return f"{name}, {os.cpu_count()} cores"
+
+
+def device_name(device: torch.device) -> str:
+    """What a reader of a card or a log needs to compare figures: the GPU's or CPU's name."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return cpu_name()
 
 
 def cpu_supports_bf16() -> bool:

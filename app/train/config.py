@@ -34,6 +34,8 @@ class TrainConfig:
     save_every: int = 100
     seed: int = 0
     device: str = "auto"
+    workers: int | None = None  # batch-making processes; None: 0 on CPU, up to 12 on CUDA
     max_steps: int | None = None  # stop early (tests, smoke runs); the schedule ignores it
     init: str | None = None  # weights to start from when the run folder has no state
+    new_schedule: bool = False  # from init: a fresh schedule (e.g. another batch size)
     augmentation: dict = field(default_factory=lambda: asdict(Augmentation()))

@@ -4,7 +4,8 @@ Two layouts share one loader.  LSPet (``joints`` 14 x 3 x N: x, y, visible; ``im
 masks joints flagged not visible, whose coordinates are often junk.  The original LSP
 (``joints`` 3 x 14 x N with an occlusion flag; ``imNNNN.jpg``) keeps every joint: its
 benchmark scores occluded joints too.  Entry i belongs to image i + 1, and entries whose image
-is absent are skipped (the shared LSPet copy withholds every tenth image).
+is absent are skipped (the shared LSPet copy withholds every tenth image).  Images may be
+JPEG or, in the compact copy that ``app.train.pack`` writes, WebP.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import numpy as np
 from app.pose.affine import CropBox, apply_affine, box_from_keypoints, crop_matrix
 from app.pose.heatmaps import gaussian_heatmaps
 from app.pose.skeleton import LSP14
+
+IMAGE_SUFFIXES = (".jpg", ".webp")
 
 # The crop the network is trained on (and the tracker uses): 1.3 x the joints' extent.
 BOX_MARGIN = 1.3
@@ -67,8 +70,10 @@ def load_annotations(root: str | Path) -> list[Annotation]:
         raise DatasetError(f"{mat_path}: joints has shape {joints.shape}, not 14x3xN or 3x14xN")
     annotations = []
     for index in range(joints.shape[-1]):
-        image_path = root / "images" / f"im{index + 1:0{digits}d}.jpg"
-        if image_path.is_file():
+        stem = root / "images" / f"im{index + 1:0{digits}d}"
+        image_path = next((path for suffix in IMAGE_SUFFIXES
+                           if (path := stem.with_suffix(suffix)).is_file()), None)
+        if image_path is not None:
             annotations.append(
                 Annotation(image_path, coords[:, :, index].copy(), visible[:, index].copy())
             )
@@ -83,11 +88,11 @@ def split_validation(
     The choice depends only on the image names present, so every session and machine that
     sees the same folder holds out the same images.
     """
-    names = sorted(a.image_path.name for a in annotations)
+    names = sorted(a.image_path.stem for a in annotations)
     rng = np.random.default_rng(seed)
     held_out = set(rng.choice(names, size=min(count, len(names)), replace=False).tolist())
-    train = [a for a in annotations if a.image_path.name not in held_out]
-    validation = [a for a in annotations if a.image_path.name in held_out]
+    train = [a for a in annotations if a.image_path.stem not in held_out]
+    validation = [a for a in annotations if a.image_path.stem in held_out]
     return train, validation
 
 

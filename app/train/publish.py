@@ -7,8 +7,6 @@ treats joints its crop cuts off; and its latency on this machine.
 
 from __future__ import annotations
 
-import os
-import platform
 import shutil
 import time
 from pathlib import Path
@@ -18,6 +16,7 @@ from app.engine.drawing import DEFAULT_THRESHOLD
 from app.engine.pipeline import PosePipeline, create_predictor
 from app.model.checkpoint import load_checkpoint
 from app.model.complexity import flops_per_stack_count, parameter_count
+from app.model.runner import cpu_name
 from app.train.data import load_annotations, read_image, split_validation
 from app.train.evaluate import (
     Evaluation,
@@ -27,6 +26,7 @@ from app.train.evaluate import (
     score,
     truncation_check,
 )
+from app.train.stages import describe_stages, stages_of
 
 
 def publish(run_dir: Path, dataset: str, target: Path) -> str:
@@ -48,18 +48,6 @@ def publish(run_dir: Path, dataset: str, target: Path) -> str:
     card = model_card(target, plain, flipped, live, truncation, latencies, predictor.precision)
     (target.parent / "README.md").write_text(card, encoding="utf-8")
     return card
-
-
-def cpu_name() -> str:
-    """The processor's model name and core count, as a card reader can compare them."""
-    name = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    return f"{name}, {os.cpu_count()} cores"
 
 
 def percent_row(values: list[float]) -> str:
@@ -107,16 +95,15 @@ skipped) is never trained on; everything else is.
 
 ## Recipe
 Sigma {recipe.get('sigma')} Gaussian targets; masked mean-squared error with foreground
-pixels weighted {recipe.get('foreground_weight')}, summed over stacks; joints cut off by the crop
-taught as all-zero maps. AdamW, learning rate {recipe.get('learning_rate')} with a
+pixels weighted {recipe.get('foreground_weight')}, summed over stacks; joints cut off by the
+crop taught as all-zero maps. In the last stage: AdamW, learning rate
+{recipe.get('learning_rate')} with a
 {recipe.get('warmup_steps')}-step warm-up and a cosine decay over {recipe.get('epochs')} epochs,
 batch {recipe.get('batch_size')}, EMA of the weights ({recipe.get('ema_decay')}). Augmentation:
 scale 0.75-1.25, rotation up to 30 degrees, horizontal flip with left/right swap, colour jitter,
 half-body crops and truncation crops.
 
-Trained for {training.get('steps')} steps ({training.get('epochs')} epochs,
-{training.get('hours', 0):.1f} hours of training steps) on {training.get('device', '?').upper()}
-({cpu_name()}), resumed across sessions.
+{describe_stages(stages_of(training))}
 
 ## Accuracy (PCK@0.2 of the torso diameter, validation slice, {plain.images} images, {precision})
 
@@ -135,9 +122,12 @@ smoothing off: PCK@0.2 {live_pck} after frame {live_frames}.
 
 Validation PCK during training (EMA weights, single pass):
 
-| training hours | step | PCK@0.2 |
+| training hours | step (of its stage) | PCK@0.2 |
 |---|---|---|
 {history}
+
+A stage that read a compact copy of the data (`hourglass-pose pack-data`) was validated on
+that copy's smaller images; every other table here is measured on the original images.
 
 ## Joints outside the crop
 With the person's box shifted by half its side (left, right, up, down), {truncation.outside}

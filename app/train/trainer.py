@@ -15,6 +15,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -27,7 +28,12 @@ from tqdm import tqdm
 from app.model.checkpoint import ModelSpec, load_checkpoint, save_checkpoint
 from app.model.hourglass import HourglassConfig, StackedHourglass
 from app.model.inputs import normalise_batch
-from app.model.runner import HeatmapPredictor, cpu_supports_bf16, resolve_device
+from app.model.runner import (
+    HeatmapPredictor,
+    cpu_supports_bf16,
+    device_name,
+    resolve_device,
+)
 from app.pose.skeleton import LSP14
 from app.train.config import TrainConfig
 from app.train.data import (
@@ -39,6 +45,7 @@ from app.train.data import (
     split_validation,
 )
 from app.train.evaluate import predict_annotations, score
+from app.train.stages import stages_of
 
 
 def heatmap_loss(
@@ -73,10 +80,39 @@ def learning_rate(step: int, config: TrainConfig, total_steps: int, warmup_from:
 
 @torch.no_grad()
 def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    for ema_param, param in zip(ema.parameters(), model.parameters(), strict=True):
-        ema_param.lerp_(param.detach(), 1 - decay)
-    for ema_buffer, buffer in zip(ema.buffers(), model.buffers(), strict=True):
-        ema_buffer.copy_(buffer)
+    """One fused update for all tensors: a loop of small ones stalls a GPU on launches."""
+    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - decay)
+    torch._foreach_copy_(list(ema.buffers()), list(model.buffers()))
+
+
+class StepBatches(torch.utils.data.Dataset):
+    """Item ``step`` is the augmented batch of that training step, whichever process makes it.
+
+    Each batch draws from its own generator, seeded by (seed, rank, step): worker processes
+    share no state, and a resumed run sees exactly the batches it would have seen.
+    """
+
+    def __init__(self, train_set: LspTrainingSet, batch_size: int, seed: int,
+                 world: int = 1, rank: int = 0) -> None:
+        self.train_set = train_set
+        self.batch_size, self.seed, self.world, self.rank = batch_size, seed, world, rank
+        self.steps_per_epoch = len(train_set) // (batch_size * world)
+        if self.steps_per_epoch == 0:
+            raise ValueError("fewer training images than one batch")
+
+    def __len__(self) -> int:
+        return self.steps_per_epoch
+
+    def indices(self, step: int) -> np.ndarray:
+        """This rank's images for ``step``: a fixed permutation per epoch, sharded by rank."""
+        epoch, position = divmod(step, self.steps_per_epoch)
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.train_set))
+        start = (position * self.world + self.rank) * self.batch_size
+        return order[start:start + self.batch_size]
+
+    def __getitem__(self, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([self.seed, self.rank, step])
+        return self.train_set.batch(self.indices(step), rng)
 
 
 def raise_keyboard_interrupt(_signal: int, _frame: object) -> None:
@@ -118,9 +154,9 @@ class Trainer:
         self.train_set = LspTrainingSet(train, config.input_size, config.sigma,
                                         Augmentation(**config.augmentation))
         self.validation_images = [read_image(a.image_path) for a in self.validation]
-        self.steps_per_epoch = len(self.train_set) // (config.batch_size * self.world)
-        if self.steps_per_epoch == 0:
-            raise ValueError("fewer training images than one batch")
+        self.batches = StepBatches(self.train_set, config.batch_size, config.seed, self.world,
+                                   self.rank)
+        self.steps_per_epoch = len(self.batches)
         self.total_steps = config.epochs * self.steps_per_epoch
         self.step = 0
         self.interrupted = False
@@ -128,7 +164,8 @@ class Trainer:
         self.elapsed = 0.0
         self.best_pck = -1.0
         self.history: list[dict] = []
-        self.rng = np.random.default_rng([config.seed, self.rank])
+        self.earlier_stages: list[dict] = []  # those of the weights this run started from
+        self.stage_start = {"start": "from scratch", "step": 0, "elapsed": 0.0}
 
     # -- set-up -------------------------------------------------------------------------------
     def _setup_device(self) -> torch.device:
@@ -139,6 +176,8 @@ class Trainer:
         if device.type == "cuda" and self.world > 1:
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(device)
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed input shapes: pick kernels once
         if device.type == "cpu":
             torch.set_flush_denormal(True)  # denormals made fp32 steps up to 20x slower here
         return device
@@ -165,7 +204,8 @@ class Trainer:
             "elapsed": self.elapsed,
             "best_pck": self.best_pck,
             "history": self.history,
-            "rng_numpy": self.rng.bit_generator.state,
+            "earlier_stages": self.earlier_stages,
+            "stage_start": self.stage_start,
             "rng_torch": torch.get_rng_state(),
         }
 
@@ -188,7 +228,8 @@ class Trainer:
             self.step, self.elapsed = state["step"], state["elapsed"]
             self.warmup_from = state.get("warmup_from", 0)
             self.best_pck, self.history = state["best_pck"], state["history"]
-            self.rng.bit_generator.state = state["rng_numpy"]
+            self.earlier_stages = state.get("earlier_stages", [])
+            self.stage_start = state.get("stage_start", self.stage_start)
             torch.set_rng_state(state["rng_torch"])
             return f"resumed {self.last_path} at step {self.step}"
         if self.config.init and Path(self.config.init).is_file():
@@ -197,31 +238,29 @@ class Trainer:
                 return f"not starting from {self.config.init}: another architecture"
             self.network.load_state_dict(loaded.network.state_dict())
             self.ema.load_state_dict(loaded.network.state_dict())
-            self.step = int(loaded.spec.training.get("steps", 0))
-            self.warmup_from = self.step
+            if not self.config.new_schedule:
+                self.step = int(loaded.spec.training.get("steps", 0))
+                self.warmup_from = self.step
             self.elapsed = float(loaded.spec.training.get("hours", 0.0)) * 3600
             self.best_pck = float(loaded.spec.training.get("validation_pck", -1.0))
             self.history = list(loaded.spec.training.get("history", []))
+            self.earlier_stages = stages_of(loaded.spec.training)
+            self.stage_start = {"start": f"from the weights in {Path(self.config.init).name}",
+                                "step": self.step, "elapsed": self.elapsed}
             return f"started from the weights in {self.config.init} (step {self.step})"
         return "started from scratch"
 
     # -- one step -----------------------------------------------------------------------------
-    def batch_indices(self, step: int) -> np.ndarray:
-        """This rank's images for ``step``: a fixed permutation per epoch, sharded by rank."""
-        epoch, position = divmod(step, self.steps_per_epoch)
-        order = np.random.default_rng([self.config.seed, epoch]).permutation(len(self.train_set))
-        size = self.config.batch_size
-        start = (position * self.world + self.rank) * size
-        return order[start:start + size]
-
     def current_learning_rate(self) -> float:
         return learning_rate(self.step, self.config, self.total_steps, self.warmup_from)
 
-    def train_step(self) -> list[float]:
-        images, target, weight = self.train_set.batch(self.batch_indices(self.step), self.rng)
+    def train_step(self, batch: Sequence[np.ndarray | torch.Tensor] | None = None
+                   ) -> list[float]:
+        """One optimiser step on ``batch`` (made here when none is given, as the loader would)."""
+        images, target, weight = batch if batch is not None else self.batches[self.step]
         inputs = normalise_batch(images, self.spec.mean, self.spec.std, self.device)
-        target_t = torch.from_numpy(target).to(self.device)
-        weight_t = torch.from_numpy(weight).to(self.device)
+        target_t = torch.as_tensor(target).to(self.device, non_blocking=True)
+        weight_t = torch.as_tensor(weight).to(self.device, non_blocking=True)
         lr = self.current_learning_rate()
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -240,6 +279,17 @@ class Trainer:
         return per_stack
 
     # -- validation ---------------------------------------------------------------------------
+    def stages(self) -> list[dict]:
+        """The stages behind the current weights: the init weights' and this run's own."""
+        this_run = {
+            "device": self.device.type, "hardware": device_name(self.device),
+            "data": self.config.data, "start": self.stage_start["start"],
+            "steps": self.step - self.stage_start["step"],
+            "batch_size": self.config.batch_size * self.world,
+            "hours": round((self.elapsed - self.stage_start["elapsed"]) / 3600, 3),
+        }
+        return [*self.earlier_stages, this_run]
+
     def validate(self) -> dict:
         predictor = HeatmapPredictor(self.ema, self.spec, self.device)
         evaluation = score(predict_annotations(predictor, self.validation,
@@ -255,6 +305,7 @@ class Trainer:
                 "device": self.device.type, "validation_pck": round(evaluation.mean, 2),
                 "validation_per_stack": record["per_stack"],
                 "validation_per_joint": record["per_joint"], "history": self.history,
+                "stages": self.stages(),
                 "recipe": {k: v for k, v in asdict(self.config).items()
                            if k not in ("data", "run_dir", "init", "device", "max_steps")},
             }
@@ -265,19 +316,33 @@ class Trainer:
         return record
 
     # -- the loop -----------------------------------------------------------------------------
+    def loader(self, steps: range) -> torch.utils.data.DataLoader:
+        """The batches of ``steps`` in order, made ahead by worker processes where asked.
+
+        On a GPU the augmentation, not the network, limits the pace unless several CPU
+        cores make batches; on a small CPU the workers would only take the network's cores.
+        """
+        workers = self.config.workers
+        if workers is None:
+            workers = min(12, (os.cpu_count() or 1) - 1) if self.device.type == "cuda" else 0
+        return torch.utils.data.DataLoader(
+            self.batches, batch_size=None, sampler=steps, num_workers=workers,
+            pin_memory=self.device.type == "cuda", prefetch_factor=4 if workers else None)
+
     def run(self) -> None:
         last = self.total_steps if self.config.max_steps is None else min(
             self.total_steps, self.step + self.config.max_steps)
         bar = tqdm(total=last, initial=self.step, disable=self.rank != 0, unit="step",
                    dynamic_ncols=True)
+        loader = self.loader(range(self.step, last))
         window_start, window_images = time.monotonic(), 0
         stop_on_sigterm = threading.current_thread() is threading.main_thread()
         if stop_on_sigterm:  # `kill` (and a session's end) saves like Ctrl-C does
             previous = signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
         try:
-            while self.step < last:
+            for batch in loader:
                 started = time.monotonic()
-                per_stack = self.train_step()
+                per_stack = self.train_step(batch)
                 self.elapsed += time.monotonic() - started
                 window_images += self.config.batch_size * self.world
                 bar.update(1)
