@@ -301,7 +301,7 @@ def add_pack_data_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="folder for the copy (same layout)")
     parser.add_argument("--box-pixels", type=int, default=128,
                         help="shrink so the person box is at most this wide")
-    parser.add_argument("--quality", type=int, default=80, help="WebP quality, 1-100")
+    parser.add_argument("--quality", type=int, default=72, help="WebP quality, 1-100")
 
 
 def run_pack_data(args: argparse.Namespace) -> int:

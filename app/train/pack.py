@@ -28,7 +28,7 @@ def surroundings(image_shape: tuple[int, ...], cx: float, cy: float, side: float
 
 
 def pack_dataset(source: str | Path, target: str | Path, box_pixels: int = 128,
-                 region: float = 1.6, quality: int = 80) -> tuple[int, int]:
+                 region: float = 1.6, quality: int = 72) -> tuple[int, int]:
     """Write the compact copy of ``source`` to ``target``; returns (images, bytes written)."""
     from scipy.io import savemat
 
