@@ -241,6 +241,7 @@ def test_publish_copies_the_best_weights_and_writes_a_measured_card(lspet_subset
     assert "| left wrist |" in card
     assert "Joints outside the crop" in card and "| 2 |" in card  # latency row for 2 stacks
     assert "after frame 1 / 2 / 3 / 4" in card  # PCK of the app's own pipeline, box-free
+    assert "1. 2 steps of batch 4 on CPU (" in card and "from scratch" in card
 
 
 def test_live_pck_runs_the_apps_own_pipeline_one_row_per_frame(lspet_subset, tiny_checkpoint):

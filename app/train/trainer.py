@@ -100,9 +100,6 @@ class StepBatches(torch.utils.data.Dataset):
         if self.steps_per_epoch == 0:
             raise ValueError("fewer training images than one batch")
 
-    def __len__(self) -> int:
-        return self.steps_per_epoch
-
     def indices(self, step: int) -> np.ndarray:
         """This rank's images for ``step``: a fixed permutation per epoch, sharded by rank."""
         epoch, position = divmod(step, self.steps_per_epoch)
@@ -156,7 +153,7 @@ class Trainer:
         self.validation_images = [read_image(a.image_path) for a in self.validation]
         self.batches = StepBatches(self.train_set, config.batch_size, config.seed, self.world,
                                    self.rank)
-        self.steps_per_epoch = len(self.batches)
+        self.steps_per_epoch = self.batches.steps_per_epoch
         self.total_steps = config.epochs * self.steps_per_epoch
         self.step = 0
         self.interrupted = False
