@@ -32,6 +32,7 @@ from app.train.data import (
 )
 from app.train.evaluate import measurable, predict_live, score
 from app.train.pack import pack_dataset
+from app.train.stages import describe_stages, stages_of
 from app.train.trainer import Trainer, heatmap_loss, learning_rate
 
 
@@ -312,3 +313,13 @@ def test_a_folder_without_annotations_is_a_clear_fault(tmp_path, capsys):
                  "--init", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
     assert err.count("no joints.mat") == 1 and "Traceback" not in err
+
+
+def test_a_checkpoint_from_before_stages_reads_as_one_stage():
+    legacy = {"steps": 10, "hours": 1.5, "device": "cpu", "recipe": {"batch_size": 16}}
+    stages = stages_of(legacy)
+    assert len(stages) == 1
+    text = describe_stages(stages)
+    assert "1. 10 steps of batch 16 on CPU, from scratch: 1.50 hours" in text
+    assert "In all 1.50 hours" in text
+    assert stages_of({}) == [] and "No record" in describe_stages([])
