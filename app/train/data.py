@@ -33,6 +33,7 @@ class Annotation:
     image_path: Path
     joints: np.ndarray
     visible: np.ndarray
+    index: int  # its entry in joints.mat
 
 
 class DatasetError(Exception):
@@ -75,7 +76,8 @@ def load_annotations(root: str | Path) -> list[Annotation]:
                            if (path := stem.with_suffix(suffix)).is_file()), None)
         if image_path is not None:
             annotations.append(
-                Annotation(image_path, coords[:, :, index].copy(), visible[:, index].copy())
+                Annotation(image_path, coords[:, :, index].copy(), visible[:, index].copy(),
+                           index)
             )
     return annotations
 

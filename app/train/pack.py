@@ -15,7 +15,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.train.data import DatasetError, ground_truth_box, load_annotations, read_joints_mat
+from app.train.data import (
+    DatasetError,
+    ground_truth_box,
+    load_annotations,
+    read_image,
+    read_joints_mat,
+)
 
 
 def surroundings(image_shape: tuple[int, ...], cx: float, cy: float, side: float
@@ -39,10 +45,7 @@ def pack_dataset(source: str | Path, target: str | Path, box_pixels: int = 128,
     (target / "images").mkdir(parents=True, exist_ok=True)
     written = 0
     for annotation in annotations:
-        index = int(annotation.image_path.stem[2:]) - 1
-        image = cv2.imread(str(annotation.image_path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise DatasetError(f"{annotation.image_path}: cannot be decoded as an image")
+        image = read_image(annotation.image_path)
         box = ground_truth_box(annotation)
         offset, scale = np.zeros(2), 1.0
         if box is not None:
@@ -53,9 +56,9 @@ def pack_dataset(source: str | Path, target: str | Path, box_pixels: int = 128,
                 image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         moved = (annotation.joints - offset) * scale
         if lsp_layout:
-            joints[:2, :, index] = moved.T
+            joints[:2, :, annotation.index] = moved.T
         else:
-            joints[:, :2, index] = moved
+            joints[:, :2, annotation.index] = moved
         ok, encoded = cv2.imencode(".webp", image, [cv2.IMWRITE_WEBP_QUALITY, quality])
         if not ok:
             raise DatasetError(f"{annotation.image_path}: could not be re-encoded")
