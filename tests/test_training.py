@@ -125,6 +125,18 @@ def test_loss_ignores_unlabelled_joints_and_weights_the_foreground():
     assert heatmap_loss(wrong_on_masked, target, weight, 10.0)[0] == pytest.approx(loss.item())
 
 
+def test_loss_weights_the_whole_map_of_a_joint_outside_the_crop():
+    """A labelled joint with an all-zero target (cut off by the crop) is a strong negative."""
+    target = torch.zeros(1, 2, 4, 4)
+    target[0, 0, 1, 1] = 1.0
+    weight = torch.ones(1, 2)
+    guess = [torch.zeros(1, 2, 4, 4)]
+    guess[0][0, 0, 1, 1] = 1.0  # the visible joint is right
+    guess[0][0, 1, 2, 2] = 1.0  # a peak where the cut-off joint might be
+    loss, _ = heatmap_loss(guess, target, weight, foreground_weight=10.0)
+    assert loss.item() == pytest.approx(10.0 / (10 + 15 + 16 * 10))
+
+
 def test_one_training_step_lowers_the_loss_on_its_batch(lspet_subset, tmp_path):
     torch.manual_seed(0)
     trainer = Trainer(tiny_config(lspet_subset, tmp_path, augmentation={

@@ -56,9 +56,12 @@ def heatmap_loss(
 
     Pixels where the target exceeds 0.1 count ``foreground_weight`` times: without that the
     all-zeros map is a deep local minimum that plain MSE takes many minutes to leave.
-    Unlabelled joints (weight 0) do not count at all.
+    A labelled joint outside the crop (an all-zero target) counts ``foreground_weight`` times
+    on its whole map: at background weight a guess near the crop's edge costs next to nothing,
+    and the app could not hide cut-off limbs.  Unlabelled joints (weight 0) do not count at all.
     """
-    pixel_weight = 1.0 + (foreground_weight - 1.0) * (target > 0.1).float()
+    foreground = (target > 0.1) | (target.amax(dim=(2, 3)) == 0)[:, :, None, None]
+    pixel_weight = 1.0 + (foreground_weight - 1.0) * foreground.float()
     pixel_weight = pixel_weight * weight[:, :, None, None]
     norm = pixel_weight.sum().clamp(min=1.0)
     losses = [((out.float() - target) ** 2 * pixel_weight).sum() / norm for out in outputs]
