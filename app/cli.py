@@ -187,7 +187,7 @@ def run_eval(args: argparse.Namespace) -> int:
     images = [read_image(a.image_path) for a in annotations]
     predictor = create_predictor(loaded, args.device, args.precision)
     predictions = predict_annotations(predictor, annotations, images, args.stacks, args.flip)
-    evaluation = score(predictions, loaded.spec.skeleton.joint_names)
+    evaluation = score(predictions, loaded.spec.skeleton)
     print(format_table(evaluation))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as file:

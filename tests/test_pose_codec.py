@@ -23,7 +23,7 @@ from app.pose.affine import (
     warp_crop,
 )
 from app.pose.heatmaps import decode_heatmaps, flip_back, gaussian_heatmaps, merge_flipped
-from app.pose.metrics import pck_hits, pck_percent, torso_diameters
+from app.pose.metrics import mirrored_hits, pck_hits, pck_percent, torso_diameters
 from app.pose.skeleton import LSP14, MPII16, Skeleton
 from app.pose.smoothing import OneEuroFilter
 
@@ -425,6 +425,23 @@ def test_pck_ignores_invisible_joints_and_poses_without_a_torso():
     assert per_joint[3] == 100.0
     assert per_joint[4] == per_joint[5] == 0.0
     assert np.isnan(per_joint[[0, 1, 2, *range(6, 14)]]).all()  # never seen: NaN, not 0
+
+
+def test_a_pose_with_left_and_right_exchanged_is_found_and_forgiven():
+    truth = np.stack([lsp_pose(100.0), lsp_pose(100.0)])
+    truth[:, :, 1] += np.arange(14) * 50.0  # every joint far from every other
+    permutation = LSP14.flip_permutation()
+    predicted = truth.copy()
+    predicted[0] = truth[0, permutation]  # every side named the other way round
+    predicted[1, 0] += 1000.0  # right, but for one joint
+    visible = np.ones((2, 14), bool)
+    reference = torso_diameters(truth, LEFT_SHOULDER, RIGHT_HIP)
+    mirrored, hits = mirrored_hits(predicted, truth, visible, reference, permutation)
+    assert mirrored.tolist() == [True, False]
+    assert hits[0].all()  # read mirrored, the first pose is perfect
+    assert hits[1].sum() == 13  # the second keeps its own reading and its one miss
+    plain, _ = pck_hits(predicted, truth, visible, reference)
+    assert plain[0].sum() == 2  # neck and head top have no side
 
 
 def test_pck_of_nothing_counted_is_nan():

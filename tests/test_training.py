@@ -235,6 +235,8 @@ def test_eval_reports_pck_per_stack_and_joint_and_plots(lspet_subset, tiny_check
     assert 0 <= scores["mean"] <= 100 and len(scores["per_stack"]) == 2
     assert set(scores["per_joint"]) == set(LSP14.joint_names)
     assert 0 < scores["images"] <= 53
+    assert 0 <= scores["mirrored_people_percent"] <= 100
+    assert scores["mean"] <= scores["mean_mirrors_forgiven"] <= 100
     assert plot.stat().st_size > 1000
     assert "PCK@0.2" in capsys.readouterr().out
 
@@ -253,6 +255,7 @@ def test_publish_copies_the_best_weights_and_writes_a_measured_card(lspet_subset
     assert "| single pass |" in card and "| flip test |" in card
     assert "| left wrist |" in card
     assert "Joints outside the crop" in card and "| 2 |" in card  # latency row for 2 stacks
+    assert "score more joints with\n  the predicted left and right exchanged" in card
     assert "after frame 1 / 2 / 3 / 4" in card  # PCK of the app's own pipeline, box-free
     assert "1. 2 steps of batch 4 on CPU (" in card and "from scratch" in card
 
@@ -267,7 +270,7 @@ def test_live_pck_runs_the_apps_own_pipeline_one_row_per_frame(lspet_subset, tin
     pipeline.reset()  # the first frame: the whole photo, as the app sees it
     first = pipeline.process(Frame(people[0][1], 0, 0.0), PipelineOptions(smoothing=False))
     np.testing.assert_allclose(live.joints[0, 0], first.keypoints)
-    assert len(score(live, LSP14.joint_names).per_stack) == 3
+    assert len(score(live, LSP14).per_stack) == 3
 
 
 def test_a_new_run_starts_from_published_weights_and_continues_their_schedule(

@@ -37,3 +37,24 @@ def pck_percent(hits: np.ndarray, counted: np.ndarray) -> tuple[float, np.ndarra
     with np.errstate(divide="ignore", invalid="ignore"):
         per_joint = 100.0 * hits.sum(axis=0) / per_joint_counts
     return float(mean), per_joint
+
+
+def mirrored_hits(
+    predicted: np.ndarray,
+    truth: np.ndarray,
+    visible: np.ndarray,
+    reference: np.ndarray,
+    flip_permutation: np.ndarray,
+    threshold: float = 0.2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which poses (N,) hit more joints with left and right exchanged, and the hits (N, J) of
+    each pose read whichever way hits more.
+
+    A pose that scores better mirrored is a left-right mix-up, the model's or the label's (a
+    crowd-sourced label may name sides as the viewer sees them); the hits bound what telling
+    left from right would be worth.
+    """
+    hits, _ = pck_hits(predicted, truth, visible, reference, threshold)
+    exchanged, _ = pck_hits(predicted[:, flip_permutation], truth, visible, reference, threshold)
+    mirrored = exchanged.sum(axis=1) > hits.sum(axis=1)
+    return mirrored, np.where(mirrored[:, None], exchanged, hits)

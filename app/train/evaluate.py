@@ -12,20 +12,24 @@ from app.engine.sources import Frame
 from app.model.runner import HeatmapPredictor
 from app.pose.affine import apply_affine, crop_matrix, crop_to_frame, warp_crop
 from app.pose.heatmaps import decode_heatmaps
-from app.pose.metrics import pck_hits, pck_percent, torso_diameters
+from app.pose.metrics import mirrored_hits, pck_hits, pck_percent, torso_diameters
 from app.pose.skeleton import Skeleton
 from app.train.data import Annotation, ground_truth_box
 
 
 @dataclass
 class Evaluation:
-    """PCK in percent: overall (last stack run), per stack, per joint (last stack)."""
+    """PCK in percent: overall (last stack run), per stack, per joint (last stack); and the
+    share of people whose pose (last stack) scores better with left and right exchanged, with
+    the PCK if each of them were read that way."""
 
     mean: float
     per_stack: list[float]
     per_joint: dict[str, float]
     images: int
     threshold: float
+    mirrored_people: float
+    mean_mirrors_forgiven: float
 
     def to_dict(self) -> dict:
         return {
@@ -34,6 +38,8 @@ class Evaluation:
             "per_joint": {k: round(v, 2) for k, v in self.per_joint.items()},
             "images": self.images,
             "threshold": self.threshold,
+            "mirrored_people_percent": round(self.mirrored_people, 2),
+            "mean_mirrors_forgiven": round(self.mean_mirrors_forgiven, 2),
         }
 
 
@@ -108,22 +114,30 @@ def predict_live(pipeline: PosePipeline, annotations: list[Annotation],
     return predictions_of(per_frame, usable, pipeline.spec.skeleton)
 
 
-def score(predictions: Predictions, joint_names: tuple[str, ...], threshold: float = 0.2
-          ) -> Evaluation:
+def score(predictions: Predictions, skeleton: Skeleton, threshold: float = 0.2) -> Evaluation:
     """PCK@threshold per stack and per joint, over the joints visible in the truth."""
     per_stack = []
-    per_joint = np.full(len(joint_names), np.nan)
+    per_joint = np.full(skeleton.num_joints, np.nan)
     for joints in predictions.joints:
         hits, counted = pck_hits(joints, predictions.truth, predictions.visible,
                                  predictions.torso, threshold)
         mean, per_joint = pck_percent(hits, counted)
         per_stack.append(mean)
+    mirrored_people = mean_mirrors_forgiven = float("nan")
+    if len(predictions.truth):
+        mirrored, forgiven = mirrored_hits(predictions.joints[-1], predictions.truth,
+                                           predictions.visible, predictions.torso,
+                                           skeleton.flip_permutation(), threshold)
+        mirrored_people = 100.0 * mirrored.mean()
+        mean_mirrors_forgiven = pck_percent(forgiven, counted)[0]
     return Evaluation(
         mean=per_stack[-1] if per_stack else float("nan"),
         per_stack=per_stack,
-        per_joint=dict(zip(joint_names, per_joint.tolist(), strict=True)),
+        per_joint=dict(zip(skeleton.joint_names, per_joint.tolist(), strict=True)),
         images=len(predictions.truth),
         threshold=threshold,
+        mirrored_people=mirrored_people,
+        mean_mirrors_forgiven=mean_mirrors_forgiven,
     )
 
 

@@ -19,6 +19,8 @@ def format_table(evaluation: Evaluation) -> str:
     lines += [f"{k + 1:>5}  {v:5.1f}" for k, v in enumerate(evaluation.per_stack)]
     lines += ["", f"{'joint':<16} PCK"]
     lines += [f"{name:<16} {value:5.1f}" for name, value in evaluation.per_joint.items()]
+    lines += ["", f"{evaluation.mirrored_people:.1f}% of the people score better with left and "
+              f"right exchanged ({evaluation.mean_mirrors_forgiven:.1f}% if each were)"]
     return "\n".join(lines)
 
 

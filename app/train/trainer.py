@@ -293,7 +293,7 @@ class Trainer:
     def validate(self) -> dict:
         predictor = HeatmapPredictor(self.ema, self.spec, self.device)
         evaluation = score(predict_annotations(predictor, self.validation,
-                                               self.validation_images), LSP14.joint_names)
+                                               self.validation_images), self.spec.skeleton)
         record = {"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 2),
                   "hours": round(self.elapsed / 3600, 3), **evaluation.to_dict()}
         self.history.append({k: record[k] for k in ("step", "hours", "mean", "per_stack")})
