@@ -295,6 +295,9 @@ def test_a_new_run_starts_from_published_weights_and_continues_their_schedule(
                  "--init", str(first / "best.safetensors"), *common]) == 0
     state = torch.load(tmp_path / "third" / "last.pt", weights_only=True)
     assert state["step"] == 2 and state["warmup_from"] == 0  # the weights, not their schedule
+    # Its best is its own (its one validation), not the published weights' score.
+    assert state["best_pck"] == pytest.approx(state["history"][-1]["mean"], abs=0.01)
+    assert (tmp_path / "third" / "best.safetensors").is_file()
 
 
 def test_batches_made_by_worker_processes_are_the_steps_own(lspet_subset, tmp_path):

@@ -238,11 +238,13 @@ class Trainer:
                 return f"not starting from {self.config.init}: another architecture"
             self.network.load_state_dict(loaded.network.state_dict())
             self.ema.load_state_dict(loaded.network.state_dict())
-            if not self.config.new_schedule:
+            if not self.config.new_schedule:  # the same stage going on: beat its best
                 self.step = int(loaded.spec.training.get("steps", 0))
                 self.warmup_from = self.step
+                self.best_pck = float(loaded.spec.training.get("validation_pck", -1.0))
+            # A new schedule is a new stage, often with a changed recipe: its best weights are
+            # its own, and `publish` is where they are weighed against the shipped model.
             self.elapsed = float(loaded.spec.training.get("hours", 0.0)) * 3600
-            self.best_pck = float(loaded.spec.training.get("validation_pck", -1.0))
             self.history = list(loaded.spec.training.get("history", []))
             self.earlier_stages = stages_of(loaded.spec.training)
             self.stage_start = {"start": f"from the weights in {Path(self.config.init).name}",
