@@ -24,10 +24,12 @@ from app.pose.skeleton import LSP14
 from app.train.config import TrainConfig
 from app.train.data import (
     Augmentation,
+    FrameEdge,
     LspTrainingSet,
     load_annotations,
     make_sample,
     read_image,
+    sample_frame_edge,
     split_validation,
 )
 from app.train.evaluate import measurable, predict_live, score
@@ -87,6 +89,42 @@ def test_a_flipped_sample_swaps_left_and_right_joints(lspet_subset):
     permutation = LSP14.flip_permutation()
     np.testing.assert_allclose(flipped.target, plain.target[permutation][:, :, ::-1], atol=1e-6)
     np.testing.assert_array_equal(flipped.weight, plain.weight[permutation])
+
+
+def test_beyond_a_frame_edge_the_crop_is_black_and_joints_are_taught_absent(lspet_subset):
+    annotation = load_annotations(lspet_subset)[0]
+    image = np.full((400, 400, 3), 200, np.uint8)
+    from app.train.data import ground_truth_box
+
+    box = ground_truth_box(annotation)
+    plain = make_sample(image, annotation, box, 64, 2.0)
+    points, peak = decode_heatmaps(plain.target, "none")
+    for edge in (FrameEdge("bottom", 0.5), FrameEdge("left", 0.25)):
+        cut = make_sample(image, annotation, box, 64, 2.0, edge=edge)
+        beyond_edge = np.zeros((64, 64), bool)
+        if edge.side == "bottom":
+            beyond_edge[32:] = True
+        else:
+            beyond_edge[:, :16] = True
+        np.testing.assert_array_equal(cut.image.any(axis=2) == 0,
+                                      beyond_edge | (plain.image.any(axis=2) == 0))
+        assert (cut.image[~beyond_edge] == plain.image[~beyond_edge]).all()
+        beyond = edge.beyond(points[:, edge.axis], 16) & (peak > 0.5)
+        kept = ~edge.beyond(points[:, edge.axis], 16) & (peak > 0.5)
+        assert beyond.any() and kept.any()  # this person really is cut by both lines
+        assert (cut.target[beyond] == 0).all() and (cut.weight[beyond] > 0).all()
+        np.testing.assert_array_equal(cut.target[kept], plain.target[kept])
+
+
+def test_frame_edges_are_drawn_mostly_at_the_bottom_and_within_their_range():
+    rng = np.random.default_rng(0)
+    edges = [sample_frame_edge(Augmentation(frame_edge_probability=1.0), rng) for _ in range(400)]
+    sides = [e.side for e in edges]
+    assert set(sides) == {"top", "bottom", "left", "right"}
+    assert 0.4 < sides.count("bottom") / len(sides) < 0.6  # a webcam cuts the legs off
+    kept = [e.position if e.side in ("bottom", "right") else 1 - e.position for e in edges]
+    assert all(0.4 <= k <= 0.85 for k in kept)
+    assert sample_frame_edge(Augmentation(frame_edge_probability=0.0), rng) is None
 
 
 def test_joints_outside_the_crop_are_taught_as_absent_not_masked(lspet_subset):

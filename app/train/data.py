@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -121,6 +122,8 @@ class Augmentation:
     half_body_probability: float = 0.25
     truncation_probability: float = 0.2
     truncation_shift: float = 0.35  # of the box side
+    frame_edge_probability: float = 0.2
+    frame_edge_position: tuple[float, float] = (0.4, 0.85)  # of the crop side, from the edge kept
     colour: float = 0.25
 
 
@@ -163,6 +166,40 @@ def sample_crop(
     return CropBox(float(cx), float(cy), float(side)), rotation, flip
 
 
+@dataclass(frozen=True)
+class FrameEdge:
+    """Where the picture ends inside a crop: beyond this line on ``side`` all is black.
+
+    A webcam frame often ends mid-body, and the app's crop then runs past the frame's edge into
+    black padding.  LSPet hardly ever shows that (its people are whole, and joints cut off by a
+    photo's edge are unlabelled), so training draws such edges itself.
+    """
+
+    side: Literal["top", "bottom", "left", "right"]
+    position: float  # fraction of the crop side, counted from its top or left
+
+    @property
+    def axis(self) -> int:
+        """0 when the edge cuts across x (left, right), 1 when it cuts across y."""
+        return 1 if self.side in ("top", "bottom") else 0
+
+    def beyond(self, coordinates: np.ndarray, size: int) -> np.ndarray:
+        """Which pixel coordinates along the edge's axis, in a crop ``size`` wide, lie past it."""
+        centres = (np.asarray(coordinates, dtype=np.float64) + 0.5) / size
+        if self.side in ("bottom", "right"):
+            return centres > self.position
+        return centres < self.position
+
+
+def sample_frame_edge(augmentation: Augmentation, rng: np.random.Generator) -> FrameEdge | None:
+    """Mostly a bottom edge (a webcam cuts the legs off), sometimes another side."""
+    if rng.random() >= augmentation.frame_edge_probability:
+        return None
+    side = "bottom" if rng.random() < 0.5 else ("top", "left", "right")[rng.integers(3)]
+    kept = rng.uniform(*augmentation.frame_edge_position)
+    return FrameEdge(side, kept if side in ("bottom", "right") else 1.0 - kept)
+
+
 def jitter_colour(image: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
     """Random brightness, contrast and saturation, each within +-strength."""
     pixels = image.astype(np.float32)
@@ -182,8 +219,12 @@ def make_sample(
     sigma: float,
     rotation: float = 0.0,
     flip: bool = False,
+    edge: FrameEdge | None = None,
 ) -> TrainingSample:
-    """Warp the image to the crop and draw the heatmap targets in the same frame."""
+    """Warp the image to the crop and draw the heatmap targets in the same frame.
+
+    Joints beyond a frame ``edge`` keep their weight and get all-zero maps: the network is
+    taught that they are absent, as it is for joints outside the crop."""
     matrix = crop_matrix(box, input_size, rotation)
     crop = cv2.warpAffine(image, matrix, (input_size, input_size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT)
@@ -196,6 +237,14 @@ def make_sample(
         joints[:, 0] = input_size // 4 - 1 - joints[:, 0]
         weight = weight[permutation]
     target = gaussian_heatmaps(joints, input_size // 4, sigma, weight)
+    if edge is not None:
+        crop = crop.copy()
+        cut = edge.beyond(np.arange(input_size), input_size)
+        if edge.axis == 1:
+            crop[cut] = 0
+        else:
+            crop[:, cut] = 0
+        target[edge.beyond(joints[:, edge.axis], input_size // 4)] = 0.0
     return TrainingSample(crop, target, weight)
 
 
@@ -229,7 +278,9 @@ class LspTrainingSet:
             assert box is not None
             return make_sample(image, annotation, box, self.input_size, self.sigma)
         box, rotation, flip = sample_crop(annotation, self.augmentation, rng)
-        sample = make_sample(image, annotation, box, self.input_size, self.sigma, rotation, flip)
+        edge = sample_frame_edge(self.augmentation, rng)
+        sample = make_sample(image, annotation, box, self.input_size, self.sigma, rotation, flip,
+                             edge)
         if self.augmentation.colour > 0:
             sample.image = jitter_colour(sample.image, self.augmentation.colour, rng)
         return sample

@@ -101,7 +101,8 @@ AdamW, learning rate {recipe.get('learning_rate')} with a
 {recipe.get('warmup_steps')}-step warm-up and a cosine decay over {recipe.get('epochs')} epochs,
 batch {recipe.get('batch_size')}, EMA of the weights ({recipe.get('ema_decay')}). Augmentation:
 scale 0.75-1.25, rotation up to 30 degrees, horizontal flip with left/right swap, colour jitter,
-half-body crops and truncation crops.
+half-body crops, truncation crops and frame edges (the crop black beyond a line, as past the
+edge of a webcam frame, with the joints there taught as absent).
 
 {describe_stages(stages_of(training))}
 
