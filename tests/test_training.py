@@ -338,6 +338,24 @@ def test_a_new_run_starts_from_published_weights_and_continues_their_schedule(
     assert (tmp_path / "third" / "best.safetensors").is_file()
 
 
+def test_the_latest_weights_are_saved_small_and_a_run_from_them_goes_on_at_their_step(
+        lspet_subset, tmp_path):
+    common = ["--data", str(lspet_subset), "--stacks", "2", "--channels", "16", "--depth", "2",
+              "--input-size", "64", "--batch-size", "4", "--validation-images", "8",
+              "--eval-every", "10", "--max-steps", "3"]
+    first = tmp_path / "first"
+    assert main(["train", "--run", str(first), "--init", str(tmp_path / "none"), *common]) == 0
+    latest = load_checkpoint(first / "last.safetensors")
+    assert latest.spec.training["steps"] == 3 and len(latest.spec.training["stages"]) == 1
+    ema = torch.load(first / "last.pt", weights_only=True)["ema"]
+    for key, value in latest.network.state_dict().items():
+        torch.testing.assert_close(value, ema[key].to(value.dtype), rtol=1e-3, atol=1e-3)  # half
+    assert main(["train", "--run", str(tmp_path / "second"),
+                 "--init", str(first / "last.safetensors"), *common]) == 0
+    state = torch.load(tmp_path / "second" / "last.pt", weights_only=True)
+    assert state["step"] == 6 and state["warmup_from"] == 3
+
+
 def test_batches_made_by_worker_processes_are_the_steps_own(lspet_subset, tmp_path):
     trainer = Trainer(tiny_config(lspet_subset, tmp_path, workers=1))
     for step, (images, target, weight) in zip(range(3, 5), trainer.loader(range(3, 5)),

@@ -2,7 +2,9 @@
 
 A run lives in one folder (``runs/<name>/``): ``last.pt`` holds everything needed to resume
 exactly (weights, EMA, optimiser, step, RNG states), ``best.safetensors`` the best EMA weights
-so far in the shipped format, and ``log.jsonl`` one line per validation.  Runs are stopped
+so far in the shipped format, ``last.safetensors`` the latest ones (small enough to commit:
+``--init`` it and the schedule goes on from its step, with a fresh optimiser), and
+``log.jsonl`` one line per validation.  Runs are stopped
 and resumed many times (sessions end, Ctrl-C), so the schedule is a pure function of the step.
 """
 
@@ -216,6 +218,8 @@ class Trainer:
         partial = self.last_path.with_suffix(".tmp")
         torch.save(self.state(), partial)
         partial.replace(self.last_path)  # never leave a half-written last.pt behind
+        save_checkpoint(self.run_dir / "last.safetensors", self.ema,
+                        self.spec.with_training(**self.weights_summary()))
 
     def resume(self) -> str:
         """Continue from ``last.pt``, else start from ``init`` weights, else from scratch."""
@@ -292,6 +296,23 @@ class Trainer:
         }
         return [*self.earlier_stages, this_run]
 
+    def weights_summary(self, validation: dict | None = None) -> dict:
+        """What saved EMA weights say of themselves: how they were trained, and their scores
+        when ``validation`` (a log record) measured them."""
+        summary = {
+            "dataset": "LSPet (../shared/datasets/lspet), 500 images held out",
+            "steps": self.step, "epochs": round(self.step / self.steps_per_epoch, 2),
+            "hours": round(self.elapsed / 3600, 3), "device": self.device.type,
+            "history": self.history, "stages": self.stages(),
+            "recipe": {k: v for k, v in asdict(self.config).items()
+                       if k not in ("data", "run_dir", "init", "device", "max_steps")},
+        }
+        if validation is not None:
+            summary |= {"validation_pck": validation["mean"],
+                        "validation_per_stack": validation["per_stack"],
+                        "validation_per_joint": validation["per_joint"]}
+        return summary
+
     def validate(self) -> dict:
         predictor = HeatmapPredictor(self.ema, self.spec, self.device)
         evaluation = score(predict_annotations(predictor, self.validation,
@@ -301,18 +322,8 @@ class Trainer:
         self.history.append({k: record[k] for k in ("step", "hours", "mean", "per_stack")})
         if evaluation.mean > self.best_pck:
             self.best_pck = evaluation.mean
-            summary = {
-                "dataset": "LSPet (../shared/datasets/lspet), 500 images held out",
-                "steps": self.step, "epochs": record["epoch"], "hours": record["hours"],
-                "device": self.device.type, "validation_pck": round(evaluation.mean, 2),
-                "validation_per_stack": record["per_stack"],
-                "validation_per_joint": record["per_joint"], "history": self.history,
-                "stages": self.stages(),
-                "recipe": {k: v for k, v in asdict(self.config).items()
-                           if k not in ("data", "run_dir", "init", "device", "max_steps")},
-            }
             save_checkpoint(self.run_dir / "best.safetensors", self.ema,
-                            self.spec.with_training(**summary))
+                            self.spec.with_training(**self.weights_summary(record)))
         with open(self.run_dir / "log.jsonl", "a") as log:
             log.write(json.dumps(record) + "\n")
         return record
