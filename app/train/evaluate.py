@@ -129,6 +129,7 @@ def score(predictions: Predictions, skeleton: Skeleton, threshold: float = 0.2) 
                                            predictions.visible, predictions.torso,
                                            skeleton.flip_permutation(), threshold)
         mirrored_people = 100.0 * mirrored.mean()
+        # ``counted`` (from the loop above) is the same for every stack: it is the truth's.
         mean_mirrors_forgiven = pck_percent(forgiven, counted)[0]
     return Evaluation(
         mean=per_stack[-1] if per_stack else float("nan"),
