@@ -8,6 +8,7 @@ import os
 import socket
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from app.pose.heatmaps import decode_heatmaps
 from app.pose.skeleton import LSP14
 from app.train.config import TrainConfig
 from app.train.data import (
+    Annotation,
     Augmentation,
     FrameEdge,
     LspTrainingSet,
@@ -32,7 +34,7 @@ from app.train.data import (
     sample_frame_edge,
     split_validation,
 )
-from app.train.evaluate import measurable, predict_live, score
+from app.train.evaluate import framing_check, measurable, predict_live, score, webcam_window
 from app.train.pack import pack_dataset
 from app.train.stages import describe_stages, stages_of
 from app.train.trainer import Trainer, heatmap_loss, learning_rate
@@ -295,6 +297,7 @@ def test_publish_copies_the_best_weights_and_writes_a_measured_card(lspet_subset
     assert "Joints outside the crop" in card and "| 2 |" in card  # latency row for 2 stacks
     assert "score more joints with\n  the predicted left and right exchanged" in card
     assert "after frame 1 / 2 / 3 / 4" in card  # PCK of the app's own pipeline, box-free
+    assert "framed as a webcam frames the upper body" in card
     assert "1. 2 steps of batch 4 on CPU (" in card and "from scratch" in card
 
 
@@ -309,6 +312,50 @@ def test_live_pck_runs_the_apps_own_pipeline_one_row_per_frame(lspet_subset, tin
     first = pipeline.process(Frame(people[0][1], 0, 0.0), PipelineOptions(smoothing=False))
     np.testing.assert_allclose(live.joints[0, 0], first.keypoints)
     assert len(score(live, LSP14).per_stack) == 3
+
+
+def standing_person(visible_legs: bool = True, upside_down: bool = False) -> Annotation:
+    """A hand-made upright person in LSP order: shoulders at y 50, hips at 110, ankles 190."""
+    joints = np.array([
+        [85, 190], [85, 150], [85, 110], [115, 110], [115, 150], [115, 190],  # legs, hips
+        [70, 100], [75, 75], [80, 50], [120, 50], [125, 75], [130, 100],  # arms
+        [100, 40], [100, 20]], float)  # neck, head top
+    if upside_down:
+        joints[:, 1] = 210 - joints[:, 1]
+    visible = np.ones(14, bool)
+    visible[[0, 1, 4, 5]] = visible_legs
+    return Annotation(Path("standing.jpg"), joints, visible, 0)
+
+
+def test_a_webcam_window_frames_an_upright_upper_body_at_4_to_3():
+    # rows from the head top 20 - 0.3 x torso 60 to the hips 110 + 18; 4:3 about the shoulders
+    assert webcam_window(standing_person(), LSP14, 200, 220) == (2, 128, 16, 184)
+    assert webcam_window(standing_person(), LSP14, 150, 220) == (2, 128, 0, 150)  # narrower
+    assert webcam_window(standing_person(upside_down=True), LSP14, 200, 220) is None
+    assert webcam_window(standing_person(visible_legs=False), LSP14, 200, 220) is None
+
+
+def test_the_framing_check_shows_the_pipeline_the_webcam_window_and_counts_the_legs():
+    shapes = []
+
+    class RecordingPipeline:
+        spec = SimpleNamespace(skeleton=LSP14)
+
+        def reset(self) -> None:
+            shapes.append("reset")
+
+        def process(self, frame: Frame, options: PipelineOptions) -> SimpleNamespace:
+            shapes.append(frame.image.shape[:2])
+            confidences = np.full(14, 0.9)
+            confidences[0] = 0.1  # the right ankle, cut off, is hidden
+            return SimpleNamespace(confidences=confidences)
+
+    people = [standing_person(), standing_person(upside_down=True)]
+    images = [np.zeros((220, 200, 3), np.uint8)] * 2
+    check = framing_check(RecordingPipeline(), people, images, threshold=0.3, frames=2)
+    assert shapes == ["reset", (126, 168), (126, 168)]  # the upside-down one is not framed
+    assert (check.outside, check.inside) == (4, 10)
+    assert check.outside_shown == 75.0 and check.inside_shown == 100.0
 
 
 def test_a_new_run_starts_from_published_weights_and_continues_their_schedule(

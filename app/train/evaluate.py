@@ -158,6 +158,17 @@ class TruncationCheck:
                 "inside_joints": self.inside, "inside_shown_percent": round(self.inside_shown, 2)}
 
 
+def shown_share(threshold: float, labelled: np.ndarray, within: np.ndarray, shown: np.ndarray
+                ) -> TruncationCheck:
+    """Count, over (N, J) masks, the labelled joints outside and inside the view and how many
+    of each score at or above ``threshold``."""
+    outside, inside = labelled & ~within, labelled & within
+    return TruncationCheck(
+        threshold,
+        int(outside.sum()), 100.0 * float((outside & shown).sum()) / max(int(outside.sum()), 1),
+        int(inside.sum()), 100.0 * float((inside & shown).sum()) / max(int(inside.sum()), 1))
+
+
 def truncation_check(
     predictor: HeatmapPredictor,
     annotations: list[Annotation],
@@ -168,7 +179,7 @@ def truncation_check(
     """Crop each person off-centre (left, right, up, down by ``shift`` of the box side) and
     count how often joints left outside the crop still score above ``threshold``."""
     size = predictor.spec.input_size
-    outside = inside = outside_shown = inside_shown = 0
+    labelled, within, shown = [], [], []
     for annotation, image in zip(annotations, images, strict=True):
         box = ground_truth_box(annotation)
         if box is None:
@@ -180,12 +191,69 @@ def truncation_check(
         for crop_box, maps in zip(boxes, heatmaps, strict=True):
             _, confidences = decode_heatmaps(maps, "none")
             in_crop = apply_affine(crop_matrix(crop_box, size), annotation.joints)
-            within = ((in_crop >= -0.5) & (in_crop <= size - 0.5)).all(axis=1)
-            shown = confidences >= threshold
-            labelled = annotation.visible
-            outside += int((labelled & ~within).sum())
-            outside_shown += int((labelled & ~within & shown).sum())
-            inside += int((labelled & within).sum())
-            inside_shown += int((labelled & within & shown).sum())
-    return TruncationCheck(threshold, outside, 100.0 * outside_shown / max(outside, 1),
-                           inside, 100.0 * inside_shown / max(inside, 1))
+            within.append(((in_crop >= -0.5) & (in_crop <= size - 0.5)).all(axis=1))
+            shown.append(confidences >= threshold)
+            labelled.append(annotation.visible)
+    return shown_share(threshold, np.array(labelled), np.array(within), np.array(shown))
+
+
+def webcam_window(annotation: Annotation, skeleton: Skeleton, width: int, height: int,
+                  aspect: float = 4 / 3, margin: float = 0.3) -> tuple[int, int, int, int] | None:
+    """The part of the photo (top, bottom, left, right) a webcam at a desk would show of this
+    person: a 4:3 picture from ``margin`` of the torso's length above the highest joint to
+    ``margin`` of it below the hips, centred on the shoulders, so the upper body fills it.
+    None unless the person stands upright (shoulders above the hips, the torso within 45
+    degrees of vertical) and some labelled joint falls outside the picture."""
+    names = ("left shoulder", "right shoulder", "left hip", "right hip")
+    indices = [skeleton.index(name) for name in names]
+    if not annotation.visible[indices].all():
+        return None
+    shoulders = annotation.joints[indices[:2]].mean(axis=0)
+    hips = annotation.joints[indices[2:]].mean(axis=0)
+    down = hips - shoulders
+    torso = float(np.hypot(*down))
+    if torso < 1.0 or down[1] < abs(down[0]):
+        return None
+    bottom = min(hips[1] + margin * torso, height)
+    above = annotation.visible & (annotation.joints[:, 1] < bottom)
+    top = max(annotation.joints[above, 1].min() - margin * torso, 0.0)
+    picture_width = min(aspect * (bottom - top), width)
+    left = float(np.clip(shoulders[0] - picture_width / 2, 0, width - picture_width))
+    window = round(top), round(bottom), round(left), round(left + picture_width)
+    cut_off = annotation.visible & ~in_window(annotation.joints, window)
+    return window if cut_off.any() else None
+
+
+def in_window(points: np.ndarray, window: tuple[int, int, int, int]) -> np.ndarray:
+    """Which (N, 2) points fall on a pixel of rows top..bottom-1, columns left..right-1."""
+    top, bottom, left, right = window
+    x, y = points[:, 0], points[:, 1]
+    return (y >= top - 0.5) & (y <= bottom - 0.5) & (x >= left - 0.5) & (x <= right - 0.5)
+
+
+def framing_check(pipeline: PosePipeline, annotations: list[Annotation],
+                  images: list[np.ndarray], threshold: float, frames: int = 4
+                  ) -> TruncationCheck:
+    """The app's own case of cut-off joints: each upright person's photo cut down to what a
+    webcam would show (:func:`webcam_window`) and given to the box-free pipeline as a still
+    for ``frames`` frames, smoothing off.  Counts, in the last frame, how often the joints
+    outside the picture (mostly legs) are still shown.  The crop then runs past the picture's
+    edge into black, which shifted crops of whole photos (:func:`truncation_check`) never
+    show."""
+    options = PipelineOptions(smoothing=False)
+    labelled, within, shown = [], [], []
+    for annotation, image in zip(annotations, images, strict=True):
+        window = webcam_window(annotation, pipeline.spec.skeleton, image.shape[1],
+                               image.shape[0])
+        if window is None:
+            continue
+        top, bottom, left, right = window
+        pipeline.reset()
+        for index in range(frames):
+            picture = image[top:bottom, left:right]
+            result = pipeline.process(Frame(picture, index, index / 30), options)
+        labelled.append(annotation.visible)
+        within.append(in_window(annotation.joints, window))
+        shown.append(result.confidences >= threshold)
+    return shown_share(threshold, np.array(labelled, bool), np.array(within, bool),
+                       np.array(shown, bool))
