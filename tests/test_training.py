@@ -217,6 +217,15 @@ def test_resume_reproduces_the_same_next_step(lspet_subset, tmp_path):
         torch.testing.assert_close(value, expected[key], rtol=1e-6, atol=1e-7)
 
 
+def test_the_last_step_of_the_schedule_is_always_validated(lspet_subset, tmp_path):
+    trainer = Trainer(tiny_config(lspet_subset, tmp_path, epochs=1))  # eval_every 10,000
+    trainer.resume()
+    trainer.run()
+    logged = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [record["step"] for record in logged] == [trainer.total_steps]
+    assert (tmp_path / "best.safetensors").exists()
+
+
 def ddp_worker(rank: int, world: int, port: int, config: TrainConfig, out: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(world), LOCAL_RANK=str(rank))

@@ -363,7 +363,10 @@ class Trainer:
                                 lr=f"{self.current_learning_rate():.2e}")
                 if self.rank == 0 and self.step % self.config.save_every == 0:
                     self.save()
-                if self.rank == 0 and self.step % self.config.eval_every == 0:
+                # The schedule's last step is always measured: its weights are the run's
+                # answer, the ones the decay was planned to end on.
+                due = self.step % self.config.eval_every == 0 or self.step == self.total_steps
+                if self.rank == 0 and due:
                     rate = window_images / (time.monotonic() - window_start)
                     record = self.validate()
                     remaining = (self.total_steps - self.step) * self.config.batch_size / rate
