@@ -382,7 +382,7 @@ def test_a_new_run_starts_from_published_weights_and_continues_their_schedule(
     stages = load_checkpoint(tmp_path / "second" / "best.safetensors").spec.training["stages"]
     assert [(s["steps"], s["batch_size"], s["device"]) for s in stages] == [(2, 4, "cpu")] * 2
     assert stages[0]["start"] == "from scratch"
-    assert stages[1]["start"] == "from the weights in best.safetensors"
+    assert stages[1]["start"] == "from the weights in first/best.safetensors"
     assert stages[1]["hardware"]  # the card names the machine each stage ran on
 
     assert main(["train", "--run", str(tmp_path / "third"), "--new-schedule",

@@ -251,7 +251,8 @@ class Trainer:
             self.elapsed = float(loaded.spec.training.get("hours", 0.0)) * 3600
             self.history = list(loaded.spec.training.get("history", []))
             self.earlier_stages = stages_of(loaded.spec.training)
-            self.stage_start = {"start": f"from the weights in {Path(self.config.init).name}",
+            init = Path(self.config.init)  # its folder names the run or models/
+            self.stage_start = {"start": f"from the weights in {init.parent.name}/{init.name}",
                                 "step": self.step, "elapsed": self.elapsed}
             return f"started from the weights in {self.config.init} (step {self.step})"
         return "started from scratch"
