@@ -144,7 +144,8 @@ def score(predictions: Predictions, skeleton: Skeleton, threshold: float = 0.2) 
 
 @dataclass
 class TruncationCheck:
-    """How the model treats joints the crop cuts off, at the app's display threshold."""
+    """How the model treats joints cut off from its view (by the crop, or by the picture's edge),
+    at the app's display threshold."""
 
     threshold: float
     outside: int  # labelled joints outside the crop
@@ -248,9 +249,9 @@ def framing_check(pipeline: PosePipeline, annotations: list[Annotation],
         if window is None:
             continue
         top, bottom, left, right = window
+        picture = image[top:bottom, left:right]
         pipeline.reset()
         for index in range(frames):
-            picture = image[top:bottom, left:right]
             result = pipeline.process(Frame(picture, index, index / 30), options)
         labelled.append(annotation.visible)
         within.append(in_window(annotation.joints, window))
