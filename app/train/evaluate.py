@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from app.engine.pipeline import PipelineOptions, PosePipeline
+from app.engine.pipeline import PipelineOptions, PosePipeline, PoseResult
 from app.engine.sources import Frame
 from app.model.runner import HeatmapPredictor
 from app.pose.affine import apply_affine, crop_matrix, crop_to_frame, warp_crop
@@ -104,14 +104,20 @@ def predict_live(pipeline: PosePipeline, annotations: list[Annotation],
     the first searched whole (letterboxed), the later ones in the box tracked from the last
     pose.  Its ``joints`` are (frames, N, J, 2): scored like stacks, one row per frame."""
     usable = measurable(annotations, images, pipeline.spec.skeleton)
-    options = PipelineOptions(smoothing=False)  # a still: each frame's own answer
     per_frame = np.zeros((frames, len(usable), pipeline.spec.skeleton.num_joints, 2))
     for person, (_, image) in enumerate(usable):
-        pipeline.reset()
-        for index in range(frames):
-            frame = Frame(image, index, index / 30)
-            per_frame[index, person] = pipeline.process(frame, options).keypoints
+        for index, result in enumerate(show_still(pipeline, image, frames)):
+            per_frame[index, person] = result.keypoints
     return predictions_of(per_frame, usable, pipeline.spec.skeleton)
+
+
+def show_still(pipeline: PosePipeline, image: np.ndarray, frames: int) -> list[PoseResult]:
+    """A photo held for ``frames`` frames of a 30 fps clip, to a pipeline that has forgotten
+    any earlier person; smoothing off, so each frame's result is its own answer."""
+    options = PipelineOptions(smoothing=False)
+    pipeline.reset()
+    return [pipeline.process(Frame(image, index, index / 30), options)
+            for index in range(frames)]
 
 
 def score(predictions: Predictions, skeleton: Skeleton, threshold: float = 0.2) -> Evaluation:
@@ -164,10 +170,12 @@ def shown_share(threshold: float, labelled: np.ndarray, within: np.ndarray, show
     """Count, over (N, J) masks, the labelled joints outside and inside the view and how many
     of each score at or above ``threshold``."""
     outside, inside = labelled & ~within, labelled & within
-    return TruncationCheck(
-        threshold,
-        int(outside.sum()), 100.0 * float((outside & shown).sum()) / max(int(outside.sum()), 1),
-        int(inside.sum()), 100.0 * float((inside & shown).sum()) / max(int(inside.sum()), 1))
+
+    def shown_percent(joints: np.ndarray) -> float:
+        return 100.0 * float((joints & shown).sum()) / max(int(joints.sum()), 1)
+
+    return TruncationCheck(threshold, int(outside.sum()), shown_percent(outside),
+                           int(inside.sum()), shown_percent(inside))
 
 
 def truncation_check(
@@ -192,7 +200,7 @@ def truncation_check(
         for crop_box, maps in zip(boxes, heatmaps, strict=True):
             _, confidences = decode_heatmaps(maps, "none")
             in_crop = apply_affine(crop_matrix(crop_box, size), annotation.joints)
-            within.append(((in_crop >= -0.5) & (in_crop <= size - 0.5)).all(axis=1))
+            within.append(in_window(in_crop, (0, size, 0, size)))
             shown.append(confidences >= threshold)
             labelled.append(annotation.visible)
     return shown_share(threshold, np.array(labelled), np.array(within), np.array(shown))
@@ -241,7 +249,6 @@ def framing_check(pipeline: PosePipeline, annotations: list[Annotation],
     outside the picture (mostly legs) are still shown.  The crop then runs past the picture's
     edge into black, which shifted crops of whole photos (:func:`truncation_check`) never
     show."""
-    options = PipelineOptions(smoothing=False)
     labelled, within, shown = [], [], []
     for annotation, image in zip(annotations, images, strict=True):
         window = webcam_window(annotation, pipeline.spec.skeleton, image.shape[1],
@@ -249,12 +256,9 @@ def framing_check(pipeline: PosePipeline, annotations: list[Annotation],
         if window is None:
             continue
         top, bottom, left, right = window
-        picture = image[top:bottom, left:right]
-        pipeline.reset()
-        for index in range(frames):
-            result = pipeline.process(Frame(picture, index, index / 30), options)
+        last = show_still(pipeline, image[top:bottom, left:right], frames)[-1]
         labelled.append(annotation.visible)
         within.append(in_window(annotation.joints, window))
-        shown.append(result.confidences >= threshold)
+        shown.append(last.confidences >= threshold)
     return shown_share(threshold, np.array(labelled, bool), np.array(within, bool),
                        np.array(shown, bool))

@@ -41,9 +41,10 @@ def publish(run_dir: Path, dataset: str, target: Path) -> str:
     skeleton = spec.skeleton
     plain = score(predict_annotations(predictor, validation, images), skeleton)
     flipped = score(predict_annotations(predictor, validation, images, flip=True), skeleton)
-    live = score(predict_live(PosePipeline(predictor), validation, images), skeleton)
+    pipeline = PosePipeline(predictor)  # the app's own, reset for every photo
+    live = score(predict_live(pipeline, validation, images), skeleton)
     truncation = truncation_check(predictor, validation, images, DEFAULT_THRESHOLD)
-    framing = framing_check(PosePipeline(predictor), validation, images, DEFAULT_THRESHOLD)
+    framing = framing_check(pipeline, validation, images, DEFAULT_THRESHOLD)
     latencies = [model_latency(predictor, k) for k in range(1, spec.config.stacks + 1)]
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(best, target)
