@@ -23,7 +23,19 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
 
     defaults = TrainConfig()
     parser = commands.add_parser("train", help="train a model on an LSP-layout dataset")
-    parser.add_argument("--data", default=defaults.data, help="LSPet or LSP layout folder")
+    parser.add_argument("--data", nargs="+", default=defaults.data,
+                        help="LSPet or LSP layout folders, trained on together")
+    parser.add_argument("--repeats", nargs="+", type=int, default=None,
+                        help="for each --data folder, how many times its people come round in "
+                             "an epoch (the mix; default: "
+                             + " ".join(map(str, defaults.repeats)) + " for the default "
+                             "folders, else 1 each)")
+    parser.add_argument("--held-out", nargs="+", type=int, default=None,
+                        help="for each --data folder, its validation slice's size (default: "
+                             "LSPet 500, LSP 200, others 500)")
+    parser.add_argument("--judge", default=defaults.judge,
+                        help="the dataset (folder name) whose validation slice picks the best "
+                             "weights")
     parser.add_argument("--run", dest="run_dir", default=defaults.run_dir,
                         help="run folder: resumes from its last.pt when present")
     parser.add_argument("--init", default=None,
@@ -35,7 +47,7 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
                         help="from --init weights: start the learning-rate schedule afresh "
                              "instead of continuing theirs (another batch size or machine)")
     for name in ("stacks", "channels", "depth", "input_size", "batch_size", "epochs",
-                 "warmup_steps", "eval_every", "save_every", "validation_images", "seed",
+                 "warmup_steps", "eval_every", "save_every", "seed",
                  "workers"):
         parser.add_argument("--" + name.replace("_", "-"), dest=name, type=int,
                             default=getattr(defaults, name))
@@ -51,7 +63,14 @@ def run_train(args: argparse.Namespace) -> int:
     from app.train.config import TrainConfig
     from app.train.trainer import train
 
+    defaults = TrainConfig()
+    if args.repeats is None:
+        args.repeats = defaults.repeats if args.data == defaults.data else [1] * len(args.data)
     options = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__}
+    for name in ("repeats", "held_out"):
+        counts = getattr(args, name)
+        if counts is not None and len(counts) != len(args.data):
+            raise UsageError(f"--{name.replace('_', '-')} needs one count per --data folder")
     if options.get("init") is None and not args.from_scratch:
         shipped = default_checkpoint()
         options["init"] = str(shipped) if shipped else None
@@ -166,7 +185,8 @@ def add_eval_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", help="write the scores here")
     parser.add_argument("--plot", help="write the PCK-versus-threshold curves here (PNG)")
     parser.add_argument("--split", choices=("all", "validation"), default="all",
-                        help="validation: only the slice that training holds out")
+                        help="validation: only the slice that training holds out (LSPet 500, "
+                             "LSP 200 images, by the folder's name)")
     add_model_options(parser)
 
 
@@ -175,7 +195,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     from app.engine.pipeline import create_predictor
     from app.model.checkpoint import load_model
-    from app.train.data import load_annotations, read_image, split_validation
+    from app.train.data import held_out_count, load_annotations, read_image, split_validation
     from app.train.evaluate import predict_annotations, score
     from app.train.report import format_table, plot_pck_curves
 
@@ -183,7 +203,7 @@ def run_eval(args: argparse.Namespace) -> int:
     check_stacks(args.stacks, loaded.spec.config.stacks)
     annotations = load_annotations(args.dataset)
     if args.split == "validation":
-        annotations = split_validation(annotations)[1]
+        annotations = split_validation(annotations, held_out_count(args.dataset))[1]
     images = [read_image(a.image_path) for a in annotations]
     predictor = create_predictor(loaded, args.device, args.precision)
     predictions = predict_annotations(predictor, annotations, images, args.stacks, args.flip)

@@ -15,7 +15,12 @@ from app.train.data import Augmentation
 class TrainConfig:
     """Everything that defines a run; saved in its checkpoints."""
 
-    data: str = "../shared/datasets/lspet"
+    # Datasets trained on together, and how many times each one's people come round in an
+    # epoch; the validation slice of the one named ``judge`` chooses the best weights.
+    data: list[str] = field(default_factory=lambda: ["../shared/datasets/lspet",
+                                                     "../shared/datasets/lsp"])
+    repeats: list[int] = field(default_factory=lambda: [1, 3])
+    judge: str = "lsp"
     run_dir: str = "runs/default"
     stacks: int = 4
     channels: int = 128
@@ -29,7 +34,7 @@ class TrainConfig:
     epochs: int = 100
     foreground_weight: float = 10.0
     ema_decay: float = 0.999
-    validation_images: int = 500
+    held_out: list[int] | None = None  # per dataset; None: each dataset's own (data.HELD_OUT)
     eval_every: int = 500
     save_every: int = 100
     seed: int = 0

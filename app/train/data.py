@@ -1,4 +1,7 @@
-"""LSP-style data: the annotation loader, the validation split and training augmentation.
+"""LSP-style data: the annotation loader, the validation splits and training augmentation.
+
+Training reads several datasets at once (LSPet's 9,000 crowd-labelled acrobatic photos and
+LSP's 1,000 expert-labelled sports photos); each holds out its own fixed validation slice.
 
 Two layouts share one loader.  LSPet (``joints`` 14 x 3 x N: x, y, visible; ``imNNNNN.jpg``)
 masks joints flagged not visible, whose coordinates are often junk.  The original LSP
@@ -81,6 +84,41 @@ def load_annotations(root: str | Path) -> list[Annotation]:
                            index)
             )
     return annotations
+
+
+# Each dataset's validation slice, by its folder's name (a packed copy keeps the name): LSPet's
+# 500, and 200 of LSP's 1,000, whose clean labels and upright people judge a model for webcams.
+HELD_OUT = {"lspet": 500, "lsp": 200}
+DEFAULT_HELD_OUT = 500
+
+
+def dataset_name(root: str | Path) -> str:
+    return Path(root).resolve().name
+
+
+def held_out_count(root: str | Path) -> int:
+    """How many of the dataset's images its validation slice holds."""
+    return HELD_OUT.get(dataset_name(root), DEFAULT_HELD_OUT)
+
+
+@dataclass(frozen=True)
+class DatasetSplit:
+    """One dataset's training people, its validation slice, and how many times each of its
+    training people comes round in an epoch (the mix between datasets)."""
+
+    name: str
+    train: list[Annotation]
+    validation: list[Annotation]
+    repeats: int = 1
+
+
+def split_dataset(root: str | Path, repeats: int = 1, held_out: int | None = None
+                  ) -> DatasetSplit:
+    """Load ``root`` and hold out its validation slice (``held_out`` images, by default the
+    dataset's own count)."""
+    count = held_out_count(root) if held_out is None else held_out
+    train, validation = split_validation(load_annotations(root), count)
+    return DatasetSplit(dataset_name(root), train, validation, repeats)
 
 
 def split_validation(
@@ -258,13 +296,26 @@ class LspTrainingSet:
         sigma: float,
         augmentation: Augmentation | None = None,
         images: list[np.ndarray] | None = None,
+        repeats: list[int] | None = None,
     ) -> None:
-        self.annotations = [a for a in annotations if a.visible.sum() >= 2]
+        repeats = repeats if repeats is not None else [1] * len(annotations)
+        trainable = [i for i, a in enumerate(annotations) if a.visible.sum() >= 2]
+        self.annotations = [annotations[i] for i in trainable]
         self.images = images if images is not None else [read_image(a.image_path)
                                                          for a in self.annotations]
+        # One epoch: every person ``repeats`` times, so a small clean set can weigh more.
+        self.epoch = np.repeat(np.arange(len(trainable)), [repeats[i] for i in trainable])
         self.input_size = input_size
         self.sigma = sigma
         self.augmentation = augmentation
+
+    @classmethod
+    def mixed(cls, splits: list[DatasetSplit], input_size: int, sigma: float,
+              augmentation: Augmentation | None = None) -> LspTrainingSet:
+        """The training people of several datasets, each repeated as its split says."""
+        annotations = [a for split in splits for a in split.train]
+        repeats = [split.repeats for split in splits for _ in split.train]
+        return cls(annotations, input_size, sigma, augmentation, repeats=repeats)
 
     def __len__(self) -> int:
         return len(self.annotations)

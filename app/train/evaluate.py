@@ -14,7 +14,7 @@ from app.pose.affine import apply_affine, crop_matrix, crop_to_frame, warp_crop
 from app.pose.heatmaps import decode_heatmaps
 from app.pose.metrics import mirrored_hits, pck_hits, pck_percent, torso_diameters
 from app.pose.skeleton import Skeleton
-from app.train.data import Annotation, ground_truth_box
+from app.train.data import Annotation, ground_truth_box, read_image
 
 
 @dataclass
@@ -146,6 +146,19 @@ def score(predictions: Predictions, skeleton: Skeleton, threshold: float = 0.2) 
         mirrored_people=mirrored_people,
         mean_mirrors_forgiven=mean_mirrors_forgiven,
     )
+
+
+class ValidationSlice:
+    """A dataset's held-out people with their images, decoded once and scored many times."""
+
+    def __init__(self, annotations: list[Annotation]) -> None:
+        self.annotations = annotations
+        self.images = [read_image(a.image_path) for a in annotations]
+
+    def score(self, predictor: HeatmapPredictor, flip: bool = False) -> Evaluation:
+        """PCK@0.2 with the ground-truth person box."""
+        return score(predict_annotations(predictor, self.annotations, self.images, flip=flip),
+                     predictor.spec.skeleton)
 
 
 @dataclass

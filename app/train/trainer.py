@@ -38,15 +38,8 @@ from app.model.runner import (
 )
 from app.pose.skeleton import LSP14
 from app.train.config import TrainConfig
-from app.train.data import (
-    Annotation,
-    Augmentation,
-    LspTrainingSet,
-    load_annotations,
-    read_image,
-    split_validation,
-)
-from app.train.evaluate import predict_annotations, score
+from app.train.data import Augmentation, LspTrainingSet, split_dataset
+from app.train.evaluate import ValidationSlice
 from app.train.stages import stages_of
 
 
@@ -101,14 +94,14 @@ class StepBatches(torch.utils.data.Dataset):
                  world: int = 1, rank: int = 0) -> None:
         self.train_set = train_set
         self.batch_size, self.seed, self.world, self.rank = batch_size, seed, world, rank
-        self.steps_per_epoch = len(train_set) // (batch_size * world)
+        self.steps_per_epoch = len(train_set.epoch) // (batch_size * world)
         if self.steps_per_epoch == 0:
             raise ValueError("fewer training images than one batch")
 
     def indices(self, step: int) -> np.ndarray:
-        """This rank's images for ``step``: a fixed permutation per epoch, sharded by rank."""
+        """This rank's people for ``step``: a fixed permutation per epoch, sharded by rank."""
         epoch, position = divmod(step, self.steps_per_epoch)
-        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.train_set))
+        order = np.random.default_rng([self.seed, epoch]).permutation(self.train_set.epoch)
         start = (position * self.world + self.rank) * self.batch_size
         return order[start:start + self.batch_size]
 
@@ -124,8 +117,7 @@ def raise_keyboard_interrupt(_signal: int, _frame: object) -> None:
 class Trainer:
     """Owns the model, optimiser and data of one run; ``run()`` trains until done or stopped."""
 
-    def __init__(self, config: TrainConfig, annotations: list[Annotation] | None = None
-                 ) -> None:
+    def __init__(self, config: TrainConfig) -> None:
         self.config = config
         self.run_dir = Path(config.run_dir)
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -151,11 +143,13 @@ class Trainer:
             self.model = nn.parallel.DistributedDataParallel(self.network)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.autocast_dtype == torch.float16)
 
-        all_annotations = annotations if annotations is not None else load_annotations(config.data)
-        train, self.validation = split_validation(all_annotations, config.validation_images)
-        self.train_set = LspTrainingSet(train, config.input_size, config.sigma,
-                                        Augmentation(**config.augmentation))
-        self.validation_images = [read_image(a.image_path) for a in self.validation]
+        held_out = config.held_out or [None] * len(config.data)
+        self.splits = [split_dataset(path, repeats, count) for path, repeats, count
+                       in zip(config.data, config.repeats, held_out, strict=True)]
+        self.train_set = LspTrainingSet.mixed(self.splits, config.input_size, config.sigma,
+                                              Augmentation(**config.augmentation))
+        self.validation = {split.name: ValidationSlice(split.validation) for split in self.splits}
+        self.judge = config.judge if config.judge in self.validation else self.splits[0].name
         self.batches = StepBatches(self.train_set, config.batch_size, config.seed, self.world,
                                    self.rank)
         self.steps_per_epoch = self.batches.steps_per_epoch
@@ -301,7 +295,7 @@ class Trainer:
         """What saved EMA weights say of themselves: how they were trained, and their scores
         when ``validation`` (a log record) measured them."""
         summary = {
-            "dataset": "LSPet (../shared/datasets/lspet), 500 images held out",
+            "dataset": self.describe_data(),
             "steps": self.step, "epochs": round(self.step / self.steps_per_epoch, 2),
             "hours": round(self.elapsed / 3600, 3), "device": self.device.type,
             "history": self.history, "stages": self.stages(),
@@ -309,20 +303,38 @@ class Trainer:
                        if k not in ("data", "run_dir", "init", "device", "max_steps")},
         }
         if validation is not None:
-            summary |= {"validation_pck": validation["mean"],
-                        "validation_per_stack": validation["per_stack"],
-                        "validation_per_joint": validation["per_joint"]}
+            judged = validation["slices"][self.judge]
+            summary |= {"judge": self.judge,
+                        "validation_pck": judged["mean"],
+                        "validation_per_stack": judged["per_stack"],
+                        "validation_per_joint": judged["per_joint"],
+                        "validation_slices": {name: evaluation["mean"] for name, evaluation
+                                              in validation["slices"].items()}}
         return summary
 
+    def describe_data(self) -> str:
+        """The datasets and the mix, for the weights' own record."""
+        return " + ".join(
+            f"{split.name} ({path}, {len(split.validation)} held out"
+            + (f", x{split.repeats} an epoch)" if split.repeats != 1 else ")")
+            for split, path in zip(self.splits, self.config.data, strict=True))
+
     def validate(self) -> dict:
+        """Score the EMA weights on every dataset's validation slice; the judge's slice decides
+        whether they are the run's best."""
         predictor = HeatmapPredictor(self.ema, self.spec, self.device)
-        evaluation = score(predict_annotations(predictor, self.validation,
-                                               self.validation_images), self.spec.skeleton)
+        slices = {name: held_out.score(predictor).to_dict()
+                  for name, held_out in self.validation.items()}
+        judged = slices[self.judge]
         record = {"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 2),
-                  "hours": round(self.elapsed / 3600, 3), **evaluation.to_dict()}
-        self.history.append({k: record[k] for k in ("step", "hours", "mean", "per_stack")})
-        if evaluation.mean > self.best_pck:
-            self.best_pck = evaluation.mean
+                  "hours": round(self.elapsed / 3600, 3), "judge": self.judge,
+                  "mean": judged["mean"], "per_stack": judged["per_stack"], "slices": slices}
+        self.history.append({"step": self.step, "hours": record["hours"], "mean": judged["mean"],
+                             "per_stack": judged["per_stack"],
+                             "slices": {name: s["mean"] for name, s in slices.items()}})
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if judged["mean"] > self.best_pck:
+            self.best_pck = judged["mean"]
             save_checkpoint(self.run_dir / "best.safetensors", self.ema,
                             self.spec.with_training(**self.weights_summary(record)))
         with open(self.run_dir / "log.jsonl", "a") as log:
@@ -373,10 +385,11 @@ class Trainer:
                     remaining = (self.total_steps - self.step) * self.config.batch_size / rate
                     tqdm.write(
                         f"step {self.step} epoch {record['epoch']} loss/stack "
-                        + " ".join(f"{v:.4f}" for v in per_stack)
-                        + f" | val PCK@0.2 {record['mean']:.1f} (stacks "
-                        + " / ".join(f"{v:.1f}" for v in record["per_stack"])
-                        + f") | {rate:.1f} img/s | ETA {remaining / 3600:.1f} h")
+                        + " ".join(f"{v:.4f}" for v in per_stack) + " | val PCK@0.2 "
+                        + ", ".join(f"{name} {slice_['mean']:.1f} (stacks "
+                                    + " / ".join(f"{v:.1f}" for v in slice_["per_stack"]) + ")"
+                                    for name, slice_ in record["slices"].items())
+                        + f" | {rate:.1f} img/s | ETA {remaining / 3600:.1f} h")
                     self.save()
                     window_start, window_images = time.monotonic(), 0
         except KeyboardInterrupt:
@@ -392,8 +405,10 @@ class Trainer:
 def train(config: TrainConfig) -> Trainer:
     trainer = Trainer(config)
     print(trainer.resume())
+    held_out = ", ".join(f"{len(split.validation)} {split.name}" for split in trainer.splits)
     print(f"device {trainer.device}, autocast {trainer.autocast_dtype}, "
-          f"{len(trainer.train_set)} training / {len(trainer.validation)} validation images, "
+          f"{len(trainer.train_set)} training people ({len(trainer.train_set.epoch)} an epoch) / "
+          f"{held_out} validation images, "
           f"{trainer.steps_per_epoch} steps per epoch, {trainer.total_steps} in all")
     trainer.run()
     return trainer
