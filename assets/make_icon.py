@@ -1,18 +1,22 @@
-"""Draws the app icon (assets/icon.png): an hourglass whose sand is a skeleton's joints.
+"""Draws the app icon, an hourglass whose sand is a skeleton's joints, for every platform:
+``icon.png`` (the window, Linux menus), ``icon.ico`` (the Windows executable) and ``icon.icns``
+(the macOS bundle), each size drawn from the same vector drawing rather than scaled from one
+bitmap, so that small sizes stay sharp.
 
-Run from the repository root: ``.venv/bin/python assets/make_icon.py``.  The PNG is committed,
-so the app never needs to run this.
+Run from the repository root: ``.venv/bin/python assets/make_icon.py``.  The icons are
+committed, so neither the app nor a build needs to run this.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import sys
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -25,6 +29,12 @@ from PySide6.QtGui import (
 )
 
 SIZE = 256
+# Windows picks the nearest of these for the taskbar, Explorer's views and the title bar.
+ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
+# macOS icon types holding PNG data, and their pixel sizes (the @2x types serve Retina screens).
+ICNS_TYPES = ((b"icp4", 16), (b"icp5", 32), (b"ic11", 32), (b"icp6", 64), (b"ic12", 64),
+              (b"ic07", 128), (b"ic08", 256), (b"ic13", 256), (b"ic09", 512), (b"ic14", 512),
+              (b"ic10", 1024))
 
 
 def draw_icon(size: int = SIZE) -> QImage:
@@ -84,9 +94,45 @@ def draw_icon(size: int = SIZE) -> QImage:
     return image
 
 
+def png_bytes(image: QImage) -> bytes:
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OSError("could not encode a PNG")
+    return bytes(data)
+
+
+def ico_file(pngs: dict[int, bytes]) -> bytes:
+    """A Windows icon whose images are PNGs (read by Windows since Vista): the header, one
+    directory entry per size (0 stands for 256), then the images."""
+    header = struct.pack("<HHH", 0, 1, len(pngs))
+    offset = len(header) + 16 * len(pngs)
+    entries, images = b"", b""
+    for size, png in sorted(pngs.items()):
+        entries += struct.pack("<BBBBHHII", size % 256, size % 256, 0, 0, 1, 32, len(png),
+                               offset + len(images))
+        images += png
+    return header + entries + images
+
+
+def icns_file(pngs: dict[int, bytes]) -> bytes:
+    """A macOS icon: the "icns" header, then one element per type, each a PNG."""
+    elements = b"".join(kind + struct.pack(">I", 8 + len(pngs[size])) + pngs[size]
+                        for kind, size in ICNS_TYPES)
+    return b"icns" + struct.pack(">I", 8 + len(elements)) + elements
+
+
+def write(target: Path, data: bytes) -> None:
+    target.write_bytes(data)
+    print(f"wrote {target} ({len(data) / 1024:.0f} KiB)")
+
+
 if __name__ == "__main__":
     app = QGuiApplication(sys.argv)
-    target = Path(__file__).resolve().parent / "icon.png"
-    if not draw_icon().save(str(target)):
-        raise SystemExit(f"could not write {target}")
-    print(f"wrote {target}")
+    folder = Path(__file__).resolve().parent
+    sizes = set(ICO_SIZES) | {size for _, size in ICNS_TYPES}
+    pngs = {size: png_bytes(draw_icon(size)) for size in sorted(sizes)}
+    write(folder / "icon.png", pngs[SIZE])
+    write(folder / "icon.ico", ico_file({size: pngs[size] for size in ICO_SIZES}))
+    write(folder / "icon.icns", icns_file(pngs))
