@@ -3,8 +3,10 @@
 Our format is a ``.safetensors`` file whose header metadata (key ``hourglass_pose``, JSON)
 holds the :class:`ModelSpec`: architecture sizes, input size and normalisation, the joint set
 and the training summary.  A checkpoint is untrusted input: safetensors cannot run code, and
-pickled files go through ``torch.load(weights_only=True)`` only.  Every failure is a
-:class:`CheckpointError` whose message says what is wrong with which file.
+pickled files go through ``torch.load(weights_only=True)`` only.  A file's format is told by
+its first bytes, never its name, and weights that are not all finite numbers are refused at
+load.  Every failure is a :class:`CheckpointError` whose message says what is wrong with which
+file, and what the file is when it is no checkpoint.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -122,6 +125,19 @@ def check_state_dict(network: StackedHourglass, state: dict[str, torch.Tensor]) 
         )
 
 
+def check_finite(state: dict[str, torch.Tensor]) -> None:
+    """Raise a CheckpointError naming the tensors that hold NaN or infinite numbers: such a
+    network answers NaN, which is no pose (and not JSON)."""
+    broken = [k for k, v in state.items()
+              if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if broken:
+        shown = ", ".join(broken[:5]) + (f" and {len(broken) - 5} more" if len(broken) > 5 else "")
+        raise CheckpointError(
+            f"its weights hold NaN or infinite numbers in {len(broken)} tensor"
+            f"{'s' * (len(broken) > 1)} ({shown}), so it cannot give a pose (did its training "
+            "diverge? an earlier checkpoint of the run may be sound)")
+
+
 def build_network(spec: ModelSpec, state: dict[str, torch.Tensor]) -> StackedHourglass:
     """A float32 network in eval mode holding ``state``, after checking every tensor.
 
@@ -130,6 +146,7 @@ def build_network(spec: ModelSpec, state: dict[str, torch.Tensor]) -> StackedHou
     """
     with torch.device("meta"):
         check_state_dict(StackedHourglass(spec.config), state)
+    check_finite(state)
     network = StackedHourglass(spec.config)
     network.load_state_dict({k: v.float() for k, v in state.items()})
     return network.eval()
@@ -177,7 +194,7 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
-    if path.suffix == ".safetensors":
+    if checkpoint_format(path) == "safetensors":
         spec = read_spec(path)
         try:
             state = load_file(str(path))
@@ -204,10 +221,67 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
     return load_checkpoint(chosen)
 
 
+# torch.save's own formats: a zip archive (since PyTorch 1.6), or before that a pickle that
+# starts with this magic number (pickle protocol 2, a 10-byte integer).
+_ZIP_MAGIC = b"PK\x03\x04"
+_LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
+_PICKLE_PROTOCOLS = range(2, 6)
+_SAFETENSORS_MAX_HEADER = 100 * 2**20  # safetensors' own limit
+# Files people pick by mistake, by their first bytes.
+_OTHER_FORMATS = {
+    b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image",
+    b"\x89HDF": "an HDF5 file (Keras or TensorFlow weights?)", b"\x1f\x8b": "a gzip archive",
+}
+
+
+def checkpoint_format(path: Path) -> str:
+    """``safetensors``, ``zip`` (torch.save) or ``pickle`` (torch.save's legacy format), told
+    by the file's first bytes; anything else is a CheckpointError saying what the file is."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(512)
+            size = file.seek(0, 2)
+    except OSError as error:
+        raise CheckpointError(f"{path}: cannot be read ({error.strerror})") from error
+    header_length = int.from_bytes(head[:8], "little")
+    if len(head) > 8 and head[8:9] == b"{" and 2 <= header_length <= min(
+            size - 8, _SAFETENSORS_MAX_HEADER):
+        return "safetensors"
+    if head.startswith(_ZIP_MAGIC):
+        return "zip"
+    if head.startswith(_LEGACY_TORCH_MAGIC):
+        return "pickle"
+    raise CheckpointError(f"{path}: {_what_else(head)}")
+
+
+def _what_else(head: bytes) -> str:
+    """What a file that is no checkpoint is, as far as its first bytes tell."""
+    if not head:
+        return "the file is empty, so it holds no checkpoint (EOFError)"
+    if head[0] == 0x80 and len(head) > 1 and head[1] in _PICKLE_PROTOCOLS:
+        return ("a plain Python pickle, not a PyTorch checkpoint (torch.save writes a zip "
+                "archive); refused unread, since unpickling it could run code")
+    for magic, name in _OTHER_FORMATS.items():
+        if head.startswith(magic):
+            return f"{name}, not a checkpoint"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as error:  # a character cut at the end of what was read is fine
+        text = head[:error.start].decode("utf-8") if error.start > len(head) - 4 else ""
+    if text.strip() and all(c.isprintable() or c.isspace() for c in text):
+        first_line = text.strip().splitlines()[0]
+        return f"a text file, not a checkpoint (it begins {first_line[:40]!r})"
+    return ("not a checkpoint: its first bytes are none of safetensors, a PyTorch zip "
+            "archive or a PyTorch pickle")
+
+
 def read_pickled_checkpoint(path: Path) -> dict[str, Any]:
     """``torch.load`` restricted to tensors and plain containers: a pickle cannot run code."""
     try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
+        # An open file, not a name: torch.load goes by the name's ending too.
+        with warnings.catch_warnings(), open(path, "rb") as file:
+            warnings.simplefilter("ignore")  # torch's advice on pickle versions: not the user's
+            loaded = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types here: pickle, zip, runtime errors
         raise CheckpointError(
             f"{path}: not a loadable PyTorch checkpoint, or it holds more than weights "

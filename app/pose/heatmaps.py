@@ -117,15 +117,25 @@ def decode_heatmaps(
     once; all maps are decoded together in vectorised numpy.  A confidence is the peak's height
     clipped to 0..1: a network trained by regression overshoots both ways, and a peak of 1.4
     is no surer than one of 1.
+
+    Every number out is finite, whatever comes in: a NaN or infinite heatmap value (a network
+    that overflowed in half precision, say) counts as "not here", zero, so a map of nothing
+    else decodes to confidence 0 and the joint is hidden, never written as NaN.
     """
     heatmaps = np.asarray(heatmaps, dtype=np.float32)
     leading = heatmaps.shape[:-2]
     maps = heatmaps.reshape(-1, *heatmaps.shape[-2:])
+    finite = np.isfinite(maps)
+    if not finite.all():
+        maps = np.where(finite, maps, np.float32(0.0))
     peaks, confidences = argmax_2d(maps)
-    if refinement == "dark":
-        peaks += dark_offsets(smooth_for_dark(maps, dark_kernel), peaks)
-    elif refinement == "quarter":
-        peaks += quarter_offsets(maps, peaks)
+    offsets = np.zeros_like(peaks)
+    with np.errstate(over="ignore", invalid="ignore"):  # values near float32's limit
+        if refinement == "dark":
+            offsets = dark_offsets(smooth_for_dark(maps, dark_kernel), peaks)
+        elif refinement == "quarter":
+            offsets = quarter_offsets(maps, peaks)
+    peaks += np.where(np.isfinite(offsets), offsets, 0.0)  # no finite refinement: the peak
     return peaks.reshape(*leading, 2), np.clip(confidences, 0.0, 1.0).reshape(leading)
 
 
