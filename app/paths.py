@@ -1,4 +1,4 @@
-"""Where the app's own files are: the shipped models and assets.
+"""Where the app's own files are: the shipped models and assets, and what it remembers.
 
 They are found through the package (next to ``app/`` in a checkout or an editable install,
 or inside a PyInstaller bundle), never through the working directory.
@@ -6,6 +6,7 @@ or inside a PyInstaller bundle), never through the working directory.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -32,3 +33,18 @@ def default_checkpoint() -> Path | None:
     """The embedded default model, or None if this copy has none yet."""
     path = models_dir() / DEFAULT_MODEL_NAME
     return path if path.is_file() else None
+
+
+def cache_dir() -> Path:
+    """Where the app keeps what it measured about this machine; ``HOURGLASS_POSE_CACHE``
+    moves it (tests, or a machine whose home is read-only)."""
+    override = os.environ.get("HOURGLASS_POSE_CACHE")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "hourglass-pose"

@@ -21,6 +21,7 @@ from app.model.runner import (
     HeatmapPredictor,
     cpu_supports_bf16,
     random_crop,
+    remembered_cpu_precision,
     resolve_device,
     time_calls,
 )
@@ -77,11 +78,13 @@ def create_predictor(loaded: LoadedModel, device: str = "auto", precision: str =
     BatchNorm folded into the convolutions (``hourglass-pose bench`` compares the variants).
 
     ``auto`` precision is fp16 on CUDA; on the CPU, bf16 where oneDNN has native bf16 kernels
-    and a quick race shows it faster than fp32 here (CPUs differ; both score the same PCK).
+    and a quick race shows it faster than fp32 here (CPUs differ; both score the same PCK),
+    raced once per machine and remembered.
     """
     chosen = resolve_device(device)
     if precision == "auto":
-        precision = "fp16" if chosen.type == "cuda" else fastest_cpu_precision(loaded)
+        precision = "fp16" if chosen.type == "cuda" else remembered_cpu_precision(
+            loaded.spec, lambda: fastest_cpu_precision(loaded))
     if precision not in PRECISIONS:
         raise DeviceError(f"unknown precision {precision!r} (use {', '.join(PRECISIONS)})")
     return HeatmapPredictor(loaded.network, loaded.spec, chosen, PRECISIONS[precision],

@@ -6,6 +6,7 @@ heatmaps back, so no tensor crosses into the GUI or the codec.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -19,6 +20,7 @@ from app.model.checkpoint import ModelSpec
 from app.model.folding import fold_batchnorm
 from app.model.hourglass import StackedHourglass
 from app.model.inputs import normalise_batch
+from app.paths import cache_dir
 from app.pose.heatmaps import merge_flipped
 
 
@@ -67,6 +69,50 @@ def cpu_supports_bf16() -> bool:
     return bool(
         torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
     )
+
+
+def remembered_cpu_precision(spec: ModelSpec, race: Callable[[], str]) -> str:
+    """The CPU precision ``race`` picks for this processor, PyTorch and architecture, raced the
+    first time only and read back ever after: a race can go either way when the two are close,
+    and the same command on the same machine should give the same keypoints every time.
+
+    Kept in ``precision.json`` in the cache folder (delete it to race again); where that cannot
+    be written, the race runs every time.
+    """
+    config = spec.config
+    key = (f"{cpu_name()}; torch {torch.__version__}; {config.stacks}x{config.channels} depth "
+           f"{config.depth} blocks {config.blocks}, input {spec.input_size}")
+    store = cache_dir() / "precision.json"
+    try:
+        known = json.loads(store.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    if known.get(key) in ("fp32", "bf16"):
+        return known[key]
+    chosen = race()
+    try:
+        store.parent.mkdir(parents=True, exist_ok=True)
+        temporary = store.with_name(f".{store.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps({**known, key: chosen}, indent=1), encoding="utf-8")
+        os.replace(temporary, store)
+    except OSError:
+        pass  # not remembered: raced again next time
+    return chosen
+
+
+def slow_precision_note(device: torch.device, precision: str) -> str | None:
+    """A word for a precision that this device runs slower than fp32, as asked for by hand."""
+    if device.type != "cpu":
+        return None
+    if precision == "fp16":
+        return ("fp16 has no fast kernels on the CPU and runs several times slower than fp32 "
+                "here (--precision auto picks the fastest)")
+    if precision == "bf16" and not cpu_supports_bf16():
+        return ("this CPU has no native bf16 instructions, so bf16 runs slower than fp32 "
+                "(--precision auto picks the fastest)")
+    return None
 
 
 def time_calls(call: Callable[[], object], device: torch.device, runs: int, warmup: int
