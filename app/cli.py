@@ -56,6 +56,36 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-steps", type=int, default=None,
                         help="stop after this many steps (the schedule still spans --epochs)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--augment", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="change augmentation settings, e.g. occluder_probability=0.5 "
+                             "scale=0.65,1.35 (see app/train/data.py Augmentation)")
+    teacher = parser.add_argument_group("teacher (targets made by `hourglass-pose teach`)")
+    teacher.add_argument("--teacher", metavar="FOLDER", help="the teacher targets' folder")
+    teacher.add_argument("--teacher-model", default=defaults.teacher_model)
+    teacher.add_argument("--teacher-swaps", action="store_true",
+                         help="exchange left and right of crowd labels the teacher contradicts")
+    teacher.add_argument("--teacher-fill", action="store_true",
+                         help="label unlabelled joints the teacher is confident of")
+    teacher.add_argument("--distil", type=float, default=defaults.distil,
+                         help="the teacher maps' share of the labelled joints' targets (0-1)")
+
+
+def augmentation_changes(settings: list[str]) -> dict:
+    """``NAME=VALUE`` pairs as Augmentation fields (a comma makes a range)."""
+    from app.train.data import Augmentation
+
+    changes: dict = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        if name not in Augmentation.__dataclass_fields__ or not value:
+            raise UsageError(f"--augment {setting}: expected NAME=VALUE with NAME one of "
+                             + ", ".join(Augmentation.__dataclass_fields__))
+        try:
+            numbers = [float(v) for v in value.split(",")]
+        except ValueError as error:
+            raise UsageError(f"--augment {setting}: {value} is not a number") from error
+        changes[name] = tuple(numbers) if len(numbers) > 1 else numbers[0]
+    return changes
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -71,6 +101,7 @@ def run_train(args: argparse.Namespace) -> int:
         counts = getattr(args, name)
         if counts is not None and len(counts) != len(args.data):
             raise UsageError(f"--{name.replace('_', '-')} needs one count per --data folder")
+    options["augmentation"] = defaults.augmentation | augmentation_changes(args.augment)
     if options.get("init") is None and not args.from_scratch:
         shipped = default_checkpoint()
         options["init"] = str(shipped) if shipped else None
@@ -332,6 +363,26 @@ def run_pack_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_teach_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "teach", help="run an EfficientPose teacher once over a dataset's people and cache its "
+                      "view for training (needs pip install -e .[teacher])")
+    parser.add_argument("--data", nargs="+", required=True, help="LSPet or LSP layout folders")
+    parser.add_argument("--model",
+                        default="../shared/teachers/efficientpose/EfficientPoseII.tflite",
+                        help="the teacher's TFLite file")
+    parser.add_argument("--out", default=".cache/teacher", help="the targets' folder")
+    parser.add_argument("--threads", type=int, default=1)
+
+
+def run_teach(args: argparse.Namespace) -> int:
+    from app.train.teacher import compute_teacher_targets
+
+    for dataset in args.data:
+        print(compute_teacher_targets(dataset, args.model, args.out, threads=args.threads))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hourglass-pose",
@@ -357,12 +408,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_parser(commands)
     add_make_clip_parser(commands)
     add_pack_data_parser(commands)
+    add_teach_parser(commands)
     return parser
 
 
 RUNNERS = {"info": run_info, "infer": run_infer, "eval": run_eval, "train": run_train,
            "publish": run_publish, "bench": run_bench, "make-clip": run_make_clip,
-           "pack-data": run_pack_data}
+           "pack-data": run_pack_data, "teach": run_teach}
 
 
 def user_errors() -> tuple[type[Exception], ...]:
@@ -372,8 +424,10 @@ def user_errors() -> tuple[type[Exception], ...]:
     from app.model.checkpoint import CheckpointError
     from app.model.runner import DeviceError
     from app.train.data import DatasetError
+    from app.train.teacher import TeacherError
 
-    return UsageError, CheckpointError, SourceError, OutputError, DeviceError, DatasetError
+    return (UsageError, CheckpointError, SourceError, OutputError, DeviceError, DatasetError,
+            TeacherError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -55,9 +55,11 @@ def run_self_test(media: str | None, checkpoint: str | None = None, device: str 
 
     Without ``media`` the camera is used if one opens, else frames the app draws itself.
     ``screenshot`` saves the window as it was at the end (with ``joint`` chosen in the
-    heatmap panel, to show its overlay and refinement).
+    heatmap panel, to show its overlay and refinement).  Only a Linux machine without a display
+    runs it offscreen: on Windows and macOS it uses the system's own window plugin, as the app does.
     """
-    if "QT_QPA_PLATFORM" not in os.environ and not os.environ.get("DISPLAY"):
+    displayed = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if sys.platform.startswith("linux") and "QT_QPA_PLATFORM" not in os.environ and not displayed:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from app.gui.window import MainWindow
 
@@ -67,6 +69,7 @@ def run_self_test(media: str | None, checkpoint: str | None = None, device: str 
     window = MainWindow(checkpoint, device, settings=settings)
     window.show()
     state = SelfTestResult()
+    source = self_test_source(media)
 
     def on_frame(report: FrameReport) -> None:
         if state.first_frame is None:
@@ -93,7 +96,7 @@ def run_self_test(media: str | None, checkpoint: str | None = None, device: str 
     window.frame_shown.connect(on_frame)
     window.worker_failed.connect(on_failure)
     QTimer.singleShot(int(timeout_s * 1000), give_up)
-    QTimer.singleShot(0, lambda: window.request_source.emit(SourceRequest(self_test_source(media))))
+    QTimer.singleShot(0, lambda: window.request_source.emit(SourceRequest(source)))
     app.exec()
     if screenshot and not window.grab().save(screenshot):
         state.failure = state.failure or f"could not save the screenshot {screenshot}"
@@ -108,14 +111,21 @@ def run_self_test(media: str | None, checkpoint: str | None = None, device: str 
     seconds = time.monotonic() - (state.first_frame or state.started)
     rate = (state.frames - 1) / seconds if seconds > 0 else 0.0
     print(f"self-test passed: {state.frames} frames, {rate:.1f} frames/s, {stacks} stacks, "
-          f"{device_name}")
+          f"{device_name}, on {window.source.description if window.source else source}")
     return 0
 
 
 def self_test_source(media: str | None) -> str:
+    """``media``, else the first camera, else the app's own frames (saying why no camera)."""
+    from app.engine.camera_access import camera_refusal
     from app.engine.sources import SYNTHETIC_SOURCE, list_cameras
 
     if media:
         return media
     cameras = list_cameras()
-    return str(cameras[0]) if cameras else SYNTHETIC_SOURCE
+    if cameras:
+        return str(cameras[0])
+    refusal = camera_refusal()
+    print(f"self-test: no camera ({refusal.title if refusal else 'none found'}), so on frames "
+          "the app draws")
+    return SYNTHETIC_SOURCE

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.engine.camera_access import camera_refusal
 from app.engine.drawing import DEFAULT_THRESHOLD
 from app.engine.pipeline import PipelineOptions, PoseResult
 from app.gui.compose import ALL_JOINTS, ViewState, compose_frame, joint_heatmap
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self.playing = False
         self.recording = False
         self._open_camera_when_found = False
+        self._camera_requested = False  # the source asked for last is a camera
         self._closing_when_stopped = False
         self.close_wait_ms = 3000  # closing waits this long for the worker, then says so
 
@@ -351,6 +353,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("last_folder", str(Path(path).parent))
         self.settings.setValue("last_source", path)
         self.video.clear_message()
+        self._camera_requested = False
         self.request_source.emit(SourceRequest(path))
 
     @Slot()
@@ -359,6 +362,7 @@ class MainWindow(QMainWindow):
         width, height = self.size_box.currentData()
         self.video.clear_message()
         self.settings.setValue("last_source", str(index))
+        self._camera_requested = True
         self.request_source.emit(SourceRequest(str(index), (width, height)))
 
     def start_with_camera(self) -> None:
@@ -383,11 +387,13 @@ class MainWindow(QMainWindow):
         last = self.settings.value("last_source", "")
         if last and Path(last).exists():
             actions.insert(1, (f"Reopen {Path(last).name}", lambda: self.open_path(last)))
-        self.video.show_message(
-            "No camera found",
-            "Hourglass Pose found no working camera. Open a video or a photo instead, or "
-            "connect a camera and try again. You can also drop a file on this window.",
-            actions)
+        title, detail = ("No camera found",
+                         "Hourglass Pose found no working camera. Open a video or a photo instead, "
+                         "or connect a camera and try again. You can also drop a file on this "
+                         "window.")
+        if (refusal := camera_refusal()) is not None:  # the system's privacy settings, say
+            title, detail = refusal.title, refusal.detail
+        self.video.show_message(title, detail, actions)
 
     @Slot()
     def choose_checkpoint(self) -> None:
@@ -534,8 +540,11 @@ class MainWindow(QMainWindow):
     def _failed(self, kind: str, message: str) -> None:
         self.worker_failed.emit(kind, message)
         if kind == "source":
+            refusal = camera_refusal() if self._camera_requested else None
+            title, detail = ((refusal.title, refusal.detail) if refusal is not None
+                             else ("This source cannot be shown", message))
             self.video.show_message(
-                "This source cannot be shown", message,
+                title, detail,
                 [("Open a file…", self.choose_file), ("Try the camera", self.open_camera)])
         elif kind == "model" and self.model is None:
             actions = [("Open a checkpoint…", self.choose_checkpoint)]

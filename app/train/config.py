@@ -41,6 +41,14 @@ class TrainConfig:
     device: str = "auto"
     workers: int | None = None  # batch-making processes; None: 0 on CPU, up to 12 on CUDA
     max_steps: int | None = None  # stop early (tests, smoke runs); the schedule ignores it
+    # The teacher (app.train.teacher, app.train.guidance): its cached targets' folder (None:
+    # no teacher), which model, and which of its three levers this run uses.
+    teacher: str | None = None
+    teacher_model: str = "EfficientPoseII"
+    teacher_repairs: list[str] = field(default_factory=lambda: ["lspet"])  # crowd labels
+    teacher_swaps: bool = False
+    teacher_fill: bool = False
+    distil: float = 0.0  # the teacher's share of labelled joints' targets
     init: str | None = None  # weights to start from when the run folder has no state
     new_schedule: bool = False  # from init: a fresh schedule (e.g. another batch size)
     augmentation: dict = field(default_factory=lambda: asdict(Augmentation()))

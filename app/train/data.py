@@ -20,7 +20,13 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from app.pose.affine import CropBox, apply_affine, box_from_keypoints, crop_matrix
+from app.pose.affine import (
+    CropBox,
+    apply_affine,
+    box_from_keypoints,
+    crop_matrix,
+    invert_affine,
+)
 from app.pose.heatmaps import gaussian_heatmaps
 from app.pose.skeleton import LSP14
 
@@ -110,6 +116,7 @@ class DatasetSplit:
     train: list[Annotation]
     validation: list[Annotation]
     repeats: int = 1
+    soft: list[SoftTarget | None] | None = None  # a teacher's maps of the training people
 
 
 def split_dataset(root: str | Path, repeats: int = 1, held_out: int | None = None
@@ -163,10 +170,33 @@ class Augmentation:
     frame_edge_probability: float = 0.2
     frame_edge_position: tuple[float, float] = (0.4, 0.85)  # of the crop side, from the edge kept
     colour: float = 0.25
+    occluder_probability: float = 0.0  # per view: patches of other photos pasted over the person
+    occluder_size: tuple[float, float] = (0.1, 0.4)  # a patch's side, as a fraction of the crop
+    occluders_most: int = 3
 
 
 UPPER_BODY = (6, 7, 8, 9, 10, 11, 12, 13)
 LOWER_BODY = (0, 1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class SoftTarget:
+    """A teacher's maps of one person: (J, S, S) uint8 (height x 255), in the crop ``box``
+    turned by ``rotation`` (``app.train.teacher``)."""
+
+    maps: np.ndarray
+    box: CropBox
+    rotation: float
+
+    def warped(self, box: CropBox, size: int, rotation: float) -> np.ndarray:
+        """The maps seen through another crop (``size`` square), as float32 in 0..1."""
+        to_image = invert_affine(crop_matrix(self.box, self.maps.shape[-1], self.rotation))
+        to_view = crop_matrix(box, size, rotation)
+        matrix = np.hstack([to_view[:, :2] @ to_image[:, :2],
+                            (to_view[:, :2] @ to_image[:, 2] + to_view[:, 2])[:, None]])
+        return np.stack([cv2.warpAffine(m.astype(np.float32) / 255.0, matrix, (size, size),
+                                        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+                         for m in self.maps])
 
 
 @dataclass
@@ -238,6 +268,27 @@ def sample_frame_edge(augmentation: Augmentation, rng: np.random.Generator) -> F
     return FrameEdge(side, kept if side in ("bottom", "right") else 1.0 - kept)
 
 
+def paste_occluders(crop: np.ndarray, donors: list[np.ndarray], augmentation: Augmentation,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Cover parts of the crop with rectangles cut from other training photos.
+
+    People in a webcam's view are often partly hidden (a desk, a mug, an arm of the chair);
+    the targets stay as they were, so the network learns to place joints it cannot see."""
+    crop = crop.copy()
+    size = crop.shape[0]
+    for _ in range(rng.integers(1, int(augmentation.occluders_most) + 1)):
+        donor = donors[rng.integers(len(donors))]
+        width, height = (max(2, round(size * rng.uniform(*augmentation.occluder_size)))
+                         for _ in range(2))
+        if donor.shape[0] < height or donor.shape[1] < width:
+            continue
+        top = rng.integers(donor.shape[0] - height + 1)
+        left = rng.integers(donor.shape[1] - width + 1)
+        y, x = rng.integers(size - height + 1), rng.integers(size - width + 1)
+        crop[y:y + height, x:x + width] = donor[top:top + height, left:left + width]
+    return crop
+
+
 def jitter_colour(image: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
     """Random brightness, contrast and saturation, each within +-strength."""
     pixels = image.astype(np.float32)
@@ -258,11 +309,14 @@ def make_sample(
     rotation: float = 0.0,
     flip: bool = False,
     edge: FrameEdge | None = None,
+    soft: SoftTarget | None = None,
+    soft_share: float = 0.0,
 ) -> TrainingSample:
     """Warp the image to the crop and draw the heatmap targets in the same frame.
 
     Joints beyond a frame ``edge`` keep their weight and get all-zero maps: the network is
-    taught that they are absent, as it is for joints outside the crop."""
+    taught that they are absent, as it is for joints outside the crop.  A teacher's ``soft``
+    maps, seen through the same crop, make up ``soft_share`` of the labelled joints' targets."""
     matrix = crop_matrix(box, input_size, rotation)
     crop = cv2.warpAffine(image, matrix, (input_size, input_size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT)
@@ -275,15 +329,27 @@ def make_sample(
         joints[:, 0] = input_size // 4 - 1 - joints[:, 0]
         weight = weight[permutation]
     target = gaussian_heatmaps(joints, input_size // 4, sigma, weight)
+    if soft is not None and soft_share > 0:
+        teacher = soft.warped(box, input_size // 4, rotation)
+        if flip:
+            teacher = teacher[LSP14.flip_permutation()][:, :, ::-1]
+        labelled = weight > 0
+        target[labelled] = (1 - soft_share) * target[labelled] + soft_share * teacher[labelled]
     if edge is not None:
-        crop = crop.copy()
-        cut = edge.beyond(np.arange(input_size), input_size)
-        if edge.axis == 1:
-            crop[cut] = 0
-        else:
-            crop[:, cut] = 0
+        crop = black_beyond(crop, edge)
         target[edge.beyond(joints[:, edge.axis], input_size // 4)] = 0.0
     return TrainingSample(crop, target, weight)
+
+
+def black_beyond(crop: np.ndarray, edge: FrameEdge) -> np.ndarray:
+    """The crop with everything past the frame ``edge`` black, as past a webcam frame's edge."""
+    crop = crop.copy()
+    cut = edge.beyond(np.arange(crop.shape[0]), crop.shape[0])
+    if edge.axis == 1:
+        crop[cut] = 0
+    else:
+        crop[:, cut] = 0
+    return crop
 
 
 class LspTrainingSet:
@@ -297,6 +363,8 @@ class LspTrainingSet:
         augmentation: Augmentation | None = None,
         images: list[np.ndarray] | None = None,
         repeats: list[int] | None = None,
+        soft: list[SoftTarget | None] | None = None,
+        soft_share: float = 0.0,
     ) -> None:
         repeats = repeats if repeats is not None else [1] * len(annotations)
         trainable = [i for i, a in enumerate(annotations) if a.visible.sum() >= 2]
@@ -305,17 +373,25 @@ class LspTrainingSet:
                                                          for a in self.annotations]
         # One epoch: every person ``repeats`` times, so a small clean set can weigh more.
         self.epoch = np.repeat(np.arange(len(trainable)), [repeats[i] for i in trainable])
+        self.soft = [soft[i] for i in trainable] if soft is not None else None
+        self.soft_share = soft_share
         self.input_size = input_size
         self.sigma = sigma
         self.augmentation = augmentation
 
     @classmethod
     def mixed(cls, splits: list[DatasetSplit], input_size: int, sigma: float,
-              augmentation: Augmentation | None = None) -> LspTrainingSet:
-        """The training people of several datasets, each repeated as its split says."""
+              augmentation: Augmentation | None = None, soft_share: float = 0.0
+              ) -> LspTrainingSet:
+        """The training people of several datasets, each repeated as its split says, with the
+        teacher's maps where the splits carry them."""
         annotations = [a for split in splits for a in split.train]
         repeats = [split.repeats for split in splits for _ in split.train]
-        return cls(annotations, input_size, sigma, augmentation, repeats=repeats)
+        soft = None
+        if any(split.soft is not None for split in splits):
+            soft = [s for split in splits for s in (split.soft or [None] * len(split.train))]
+        return cls(annotations, input_size, sigma, augmentation, repeats=repeats, soft=soft,
+                   soft_share=soft_share)
 
     def __len__(self) -> int:
         return len(self.annotations)
@@ -330,8 +406,15 @@ class LspTrainingSet:
             return make_sample(image, annotation, box, self.input_size, self.sigma)
         box, rotation, flip = sample_crop(annotation, self.augmentation, rng)
         edge = sample_frame_edge(self.augmentation, rng)
+        soft = self.soft[index] if self.soft is not None else None
         sample = make_sample(image, annotation, box, self.input_size, self.sigma, rotation, flip,
-                             edge)
+                             edge, soft, self.soft_share)
+        # (drawn only when enabled, so runs without occluders keep their exact batches)
+        occluders = self.augmentation.occluder_probability
+        if occluders > 0 and rng.random() < occluders:
+            sample.image = paste_occluders(sample.image, self.images, self.augmentation, rng)
+            if edge is not None:  # nothing shows past the picture's edge
+                sample.image = black_beyond(sample.image, edge)
         if self.augmentation.colour > 0:
             sample.image = jitter_colour(sample.image, self.augmentation.colour, rng)
         return sample

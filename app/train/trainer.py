@@ -40,6 +40,7 @@ from app.pose.skeleton import LSP14
 from app.train.config import TrainConfig
 from app.train.data import Augmentation, LspTrainingSet, split_dataset
 from app.train.evaluate import ValidationSlice
+from app.train.guidance import teach_splits
 from app.train.stages import stages_of
 
 
@@ -146,8 +147,13 @@ class Trainer:
         held_out = config.held_out or [None] * len(config.data)
         self.splits = [split_dataset(path, repeats, count) for path, repeats, count
                        in zip(config.data, config.repeats, held_out, strict=True)]
+        self.guidance: dict[str, dict] = {}
+        if config.teacher:
+            self.splits, self.guidance = teach_splits(
+                self.splits, config.teacher, config.teacher_model, config.teacher_repairs,
+                config.teacher_swaps, config.teacher_fill, config.distil > 0)
         self.train_set = LspTrainingSet.mixed(self.splits, config.input_size, config.sigma,
-                                              Augmentation(**config.augmentation))
+                                              Augmentation(**config.augmentation), config.distil)
         self.validation = {split.name: ValidationSlice(split.validation) for split in self.splits}
         self.judge = config.judge if config.judge in self.validation else self.splits[0].name
         self.batches = StepBatches(self.train_set, config.batch_size, config.seed, self.world,
@@ -299,6 +305,7 @@ class Trainer:
             "steps": self.step, "epochs": round(self.step / self.steps_per_epoch, 2),
             "hours": round(self.elapsed / 3600, 3), "device": self.device.type,
             "history": self.history, "stages": self.stages(),
+            "teacher_changes": self.guidance,
             "recipe": {k: v for k, v in asdict(self.config).items()
                        if k not in ("data", "run_dir", "init", "device", "max_steps")},
         }
