@@ -8,10 +8,15 @@ stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from app import __version__
+
+if TYPE_CHECKING:
+    from app.engine.pipeline import PipelineOptions, PosePipeline
 
 
 class UsageError(Exception):
@@ -161,48 +166,135 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_infer(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from app.engine.output import KEYPOINTS, VIDEO, check_outputs
 
-    from app.engine.drawing import draw_pose
-    from app.engine.output import JsonLinesWriter, VideoWriter, pose_record
+    if args.max_frames is not None and args.max_frames < 1:
+        raise UsageError("--max-frames must be 1 or more")
+    media = [] if args.input.isascii() and args.input.isdigit() else [args.input]  # a camera
+    outputs = [(args.json, KEYPOINTS)] + ([(args.out, VIDEO)] if args.out else [])
+    check_outputs(outputs, inputs=media)  # before a thing is loaded, opened or written
+
     from app.engine.pipeline import PipelineOptions, PosePipeline, create_predictor
-    from app.engine.sources import open_source
     from app.model.checkpoint import load_model
+    from app.model.runner import slow_precision_note
 
     loaded = load_model(args.checkpoint)
     check_stacks(args.stacks, loaded.spec.config.stacks)
-    pipeline = PosePipeline(create_predictor(loaded, args.device, args.precision))
-    options = PipelineOptions(stacks=args.stacks, flip=args.flip)
-    skeleton = loaded.spec.skeleton
+    predictor = create_predictor(loaded, args.device, args.precision)
+    if note := slow_precision_note(predictor.device, predictor.precision):
+        print(f"hourglass-pose: note: {note}", file=sys.stderr)
+    pipeline = PosePipeline(predictor)
+    with StopSignals() as stop:
+        frames, skipped = infer_frames(args, pipeline, PipelineOptions(stacks=args.stacks,
+                                                                       flip=args.flip), stop)
+    written = f"{args.json}" + (f" and {args.out}" if args.out else "")
+    if stop.received is None:
+        skips = f" ({skipped} unreadable file{'s' * (skipped > 1)} skipped)" if skipped else ""
+        print(f"{frames} frames -> {written}{skips} ({predictor.device.type}, "
+              f"{predictor.precision})")
+        return 0
+    how = "interrupted" if stop.received == signal.SIGINT else "terminated"
+    if frames:
+        print(f"hourglass-pose: {how}: keeping the frames done so far, {frames} -> {written}",
+              file=sys.stderr)
+    else:
+        print(f"hourglass-pose: {how} before the first frame: nothing was written",
+              file=sys.stderr)
+    return 128 + stop.received  # the shell's code for "ended by this signal": 130, 143
+
+
+def infer_frames(args: argparse.Namespace, pipeline: PosePipeline, options: PipelineOptions,
+                 stop: StopSignals) -> tuple[int, int]:
+    """Runs ``infer``'s frames into its outputs: how many frames, and files skipped.
+
+    The outputs replace their targets when frames were done (also when a signal stopped the
+    run, after the frame in hand); when the run fails, the targets are left as they were.
+    """
+    from tqdm import tqdm
+
+    from app.engine.drawing import draw_pose
+    from app.engine.output import (
+        JsonLinesWriter,
+        VideoWriter,
+        keep_or_discard,
+        pose_record,
+        skipped_record,
+    )
+    from app.engine.sources import open_source
+
+    skeleton = pipeline.spec.skeleton
+    frames = reported = 0
     with open_source(args.input) as source:
         json_writer = JsonLinesWriter(args.json)
-        video_writer = VideoWriter(args.out, source.fps or 30.0) if args.out else None
+        writers = [json_writer]
+        if args.out:
+            writers.append(VideoWriter(args.out, source.fps or 30.0))
         total = source.frame_count
         if args.max_frames is not None:
             total = min(total or args.max_frames, args.max_frames)
         bar = tqdm(total=total, unit="frame", desc=source.description, dynamic_ncols=True)
-        frames, interrupted = 0, False
+
+        def report_skipped(before: int | None) -> None:
+            nonlocal reported
+            for skip in source.skipped_before(before, reported):
+                bar.write(f"hourglass-pose: skipped {skip.name}: {skip.reason}", file=sys.stderr)
+                json_writer.write(skipped_record(skip))
+                reported += 1
+
+        keep = False
         try:
-            for frame in source:
-                result = pipeline.process(frame, options)
-                json_writer.write(pose_record(result, skeleton))
-                if video_writer:
-                    video_writer.write(draw_pose(frame.image.copy(), result.keypoints,
-                                                 result.confidences, skeleton))
-                frames += 1
-                bar.update(1)
-                if args.max_frames is not None and frames >= args.max_frames:
-                    break
-        except KeyboardInterrupt:
-            bar.write("interrupted: keeping the frames done so far")
-            interrupted = True
+            try:
+                for frame in source:
+                    if stop.received is not None:
+                        break
+                    report_skipped(frame.index)
+                    if source.independent_frames:
+                        pipeline.reset()  # a photo of its own: searched whole, not smoothed
+                    result = pipeline.process(frame, options)
+                    json_writer.write(pose_record(result, skeleton, frame.file))
+                    if args.out:
+                        writers[1].write(draw_pose(frame.image.copy(), result.keypoints,
+                                                   result.confidences, skeleton))
+                    frames += 1
+                    bar.update(1)
+                    if stop.received is not None or frames == args.max_frames:
+                        break
+                else:
+                    report_skipped(None)
+            except KeyboardInterrupt:  # a second Ctrl-C, or one before the handlers were set
+                stop.received = stop.received or signal.SIGINT
+            keep = frames > 0
         finally:
             bar.close()
-            if video_writer:  # first: finishing the MP4 cannot fail, closing the JSON can
-                video_writer.close()
-            json_writer.close()
-    print(f"{frames} frames -> {args.json}" + (f" and {args.out}" if args.out else ""))
-    return 130 if interrupted else 0  # 130: the shell's code for "ended by Ctrl-C"
+            keep_or_discard(writers, keep)
+    return frames, reported
+
+
+class StopSignals:
+    """Ctrl-C (SIGINT) and SIGTERM (``kill``, ``timeout``, a logout) ask a run to stop after
+    the frame in hand, so its outputs are finished as at the end of the media.  A second
+    signal stops at once, with a KeyboardInterrupt."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopSignals:
+        import threading
+
+        if threading.current_thread() is threading.main_thread():  # where Python allows them
+            for number in (signal.SIGINT, signal.SIGTERM):
+                self._previous[number] = signal.signal(number, self._received)
+        return self
+
+    def _received(self, number: int, _frame: object) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt
+        self.received = number
+
+    def __exit__(self, *_: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
 
 
 def check_stacks(stacks: int | None, available: int) -> None:
@@ -353,12 +445,22 @@ def add_pack_data_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--box-pixels", type=int, default=128,
                         help="shrink so the person box is at most this wide")
     parser.add_argument("--quality", type=int, default=72, help="WebP quality, 1-100")
+    parser.add_argument("--teacher", nargs=2, metavar=("FROM", "TO"),
+                        help="also move the teacher's targets for this dataset from the folder "
+                             "FROM (made by `teach`) into the copy's pixels, in the folder TO")
+    parser.add_argument("--teacher-model", default="EfficientPoseII")
 
 
 def run_pack_data(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from app.train.pack import pack_dataset
 
-    images, written = pack_dataset(args.data, args.out, args.box_pixels, quality=args.quality)
+    teacher = None
+    if args.teacher:
+        teacher = Path(args.teacher[0]), Path(args.teacher[1]), args.teacher_model
+    images, written = pack_dataset(args.data, args.out, args.box_pixels, quality=args.quality,
+                                   teacher=teacher)
     print(f"{images} images, {written / 2**20:.1f} MiB, in {args.out}")
     return 0
 

@@ -1,16 +1,18 @@
 """The CPU precision ``auto`` picks is raced once per machine and remembered, so the same
-command gives the same keypoints every time."""
+command gives the same keypoints every time; a slow precision asked for by hand gets a word."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+import torch
 
 import app.engine.pipeline as pipeline_module
+from app.cli import main
 from app.engine.pipeline import create_predictor
 from app.model.checkpoint import load_checkpoint
-from app.model.runner import remembered_cpu_precision
+from app.model.runner import remembered_cpu_precision, slow_precision_note
 
 
 @pytest.fixture
@@ -66,3 +68,13 @@ def test_a_cache_that_cannot_be_used_means_racing_every_time(tiny_checkpoint, ca
         assert remembered_cpu_precision(spec, lambda: "bf16") == "bf16"
         assert remembered_cpu_precision(spec, lambda: "fp32") == "bf16"  # rewritten whole
 
+
+def test_fp16_on_the_cpu_gets_a_word_on_the_command_line(tiny_checkpoint, lspet_image, tmp_path,
+                                                        capsys):
+    assert slow_precision_note(torch.device("cpu"), "fp32") is None
+    assert slow_precision_note(torch.device("cuda"), "fp16") is None
+    code = main(["infer", "--input", str(lspet_image), "--json", str(tmp_path / "out.jsonl"),
+                 "--checkpoint", str(tiny_checkpoint), "--device", "cpu", "--precision", "fp16"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "hourglass-pose: note: fp16 has no fast kernels on the CPU" in err

@@ -1,14 +1,27 @@
-"""Writing results: keypoints as JSON lines and annotated video.
+"""Writing results: keypoints as JSON lines, annotated video and snapshots, never at the cost of
+a file the user already had.
 
 The JSON-lines format is shared by ``infer`` and the app's recordings: one object per frame
 with the frame index, its time, the crop box and every joint by name, in true (unmirrored)
 frame pixels.
+
+Every output is checked before anything is opened for writing (:func:`check_outputs`), then
+written under a temporary name in its own folder and renamed over the target only when the
+run keeps it (:class:`AtomicFile`).  A run that fails, or is stopped before its first frame,
+leaves whatever was at the target as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
+import secrets
 import shutil
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -16,6 +29,7 @@ import cv2
 import numpy as np
 
 from app.engine.pipeline import PoseResult
+from app.engine.sources import IMAGE_EXTENSIONS, SkippedFile
 from app.pose.skeleton import Skeleton
 
 # OpenCV's video encoder does not report a full disk: it drops frames, then cannot write the
@@ -29,9 +43,155 @@ class OutputError(Exception):
     """An output file that cannot be written; the message names it."""
 
 
-def pose_record(result: PoseResult, skeleton: Skeleton) -> dict:
-    """The JSON object for one frame."""
-    return {
+@dataclass(frozen=True)
+class OutputKind:
+    """What an output holds, and the file name endings it may have."""
+
+    name: str
+    extensions: tuple[str, ...]
+
+
+KEYPOINTS = OutputKind("keypoints (JSON lines)", (".jsonl", ".json", ".ndjson"))
+VIDEO = OutputKind("annotated video (MP4)", (".mp4",))
+SNAPSHOT = OutputKind("snapshot (an image)", tuple(sorted(IMAGE_EXTENSIONS)))
+
+
+def check_outputs(outputs: Sequence[tuple[str | Path, OutputKind]],
+                  inputs: Iterable[str | Path] = ()) -> list[Path]:
+    """The outputs as paths, once each is known to be writable without harm: its folder
+    exists, its name ends as its kind's files do, it is no folder, and it is neither an input
+    nor another output (by resolved path, and by inode for hard links).
+
+    Terminals, pipes and devices (``/dev/stdout``, ``/dev/null``) are written as they are.
+    Raises OutputError naming the first output that fails.
+    """
+    inputs = [Path(p).expanduser() for p in inputs]
+    checked: list[Path] = []
+    for given, kind in outputs:
+        path = Path(given).expanduser()
+        _check_output(path, kind)
+        for other in inputs:
+            if _same_file(path, other):
+                raise OutputError(f"{path}: this is the input; writing the {kind.name} there "
+                                  "would destroy it (choose another name)")
+        for other in checked:
+            if _same_file(path, other):
+                raise OutputError(f"{path}: named for two outputs; give each its own file")
+        checked.append(path)
+    return checked
+
+
+def _check_output(path: Path, kind: OutputKind) -> None:
+    target = _final_target(path)
+    if target.is_dir():
+        raise OutputError(f"{path}: is a folder; name a file for the {kind.name}")
+    if _is_special(target):
+        return
+    folder = target.parent
+    if not folder.exists():
+        raise OutputError(f"{path}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise OutputError(f"{path}: cannot write here ({os.strerror(errno.ENOTDIR)}: "
+                          f"{folder} is a file)")
+    if target.suffix.lower() not in kind.extensions:
+        endings = ", ".join(kind.extensions[:-1]) + " or " + kind.extensions[-1]
+        if len(kind.extensions) == 1:
+            endings = kind.extensions[0]
+        raise OutputError(f"{path}: a file for the {kind.name} must end in {endings}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{path}: cannot write in the folder {folder} "
+                          f"({os.strerror(errno.EACCES)})")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise OutputError(f"{path}: the file is read-only, so it is left as it is")
+
+
+def _final_target(path: Path) -> Path:
+    """Where the bytes go: through a symbolic link to its target, so the link is kept."""
+    try:
+        return path.resolve() if path.is_symlink() else path
+    except (OSError, RuntimeError):  # a loop of links
+        return path
+
+
+def _is_special(path: Path) -> bool:
+    """A terminal, pipe, socket or device: nothing to keep, and nothing to rename over."""
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+class AtomicFile:
+    """A file written under a temporary name beside its target (``.NAME.tmp-XXXX.EXT``: the
+    ending kept, as video encoders choose their container by it), renamed over the target on
+    :meth:`commit`, deleted on :meth:`discard`.  A terminal, pipe or device is written directly.
+    """
+
+    def __init__(self, target: str | Path) -> None:
+        self.target = Path(target)
+        self._final = _final_target(self.target)
+        self.direct = _is_special(self._final)
+        self.path = self._final  # where the writing goes
+        self._done = self.direct
+        if not self.direct:
+            self.path = self._reserve_temporary()
+
+    def _reserve_temporary(self) -> Path:
+        folder, name = self._final.parent, self._final.name
+        while True:
+            candidate = folder / f".{name}.tmp-{secrets.token_hex(4)}{self._final.suffix}"
+            try:
+                # 0o666 less the umask, as for any new file; O_EXCL: never someone else's.
+                os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                return candidate
+            except FileExistsError:
+                continue
+            except OSError as error:
+                raise OutputError(f"{self.target}: cannot write here ({error.strerror})") from error
+
+    def commit(self) -> None:
+        """The written file becomes the target (with the permissions the target had)."""
+        if self._done:
+            return
+        self._done = True
+        try:
+            _flush_to_disk(self.path)
+            if self._final.exists():
+                os.chmod(self.path, stat.S_IMODE(self._final.stat().st_mode))
+            os.replace(self.path, self._final)
+        except OSError as error:
+            self.path.unlink(missing_ok=True)
+            raise OutputError(f"{self.target}: could not be saved ({error.strerror})") from error
+
+    def discard(self) -> None:
+        """Forget what was written: the target stays as it was."""
+        if not self._done:
+            self._done = True
+            self.path.unlink(missing_ok=True)
+
+
+def _flush_to_disk(path: Path) -> None:
+    """So a power cut after the rename cannot leave an empty file where the old one was."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def pose_record(result: PoseResult, skeleton: Skeleton, file: str | None = None) -> dict:
+    """The JSON object for one frame; ``file`` names the photo it came from, in a folder."""
+    record = {
         "frame": result.frame_index,
         "time": round(result.timestamp, 4),
         "stacks": result.stacks,
@@ -43,70 +203,183 @@ def pose_record(result: PoseResult, skeleton: Skeleton) -> dict:
                                        result.confidences, strict=True)
         ],
     }
+    if file is not None:
+        record["file"] = file
+    return record
+
+
+def skipped_record(skipped: SkippedFile) -> dict:
+    """The JSON object for a photo of a folder that could not be read: where it was, and why."""
+    return {"frame": skipped.index, "file": skipped.name, "skipped": skipped.reason}
 
 
 class JsonLinesWriter:
-    """Appends one JSON object per line and flushes it, so a crash loses at most one frame."""
+    """Appends one JSON object per line and flushes it, so a crash loses at most one frame.
+
+    The lines go to a temporary file that replaces ``path`` on :meth:`close`; :meth:`discard`
+    leaves ``path`` as it was.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.lines = 0
         self._write_failed = False
+        self._file_on_disk = AtomicFile(self.path)
         try:
-            self._file: IO[str] = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+            self._file: IO[str] = open(  # noqa: SIM115 (closed by finish)
+                self._file_on_disk.path, "w", encoding="utf-8")
         except OSError as error:
+            self._file_on_disk.discard()
             raise OutputError(f"{self.path}: cannot write here ({error.strerror})") from error
 
     def write(self, record: dict) -> None:
         try:
-            self._file.write(json.dumps(record) + "\n")
+            line = json.dumps(record, allow_nan=False)  # NaN is not JSON: refuse, never write it
+        except ValueError as error:
+            raise OutputError(f"{self.path}: a frame held a number JSON cannot hold "
+                              f"({error})") from error
+        try:
+            self._file.write(line + "\n")
             self._file.flush()
+            self.lines += 1
         except OSError as error:
             self._write_failed = True
             raise OutputError(f"{self.path}: writing failed ({error.strerror})") from error
 
-    def close(self) -> None:
+    def finish(self) -> None:
         """Closes the file, also after a failed write (whose unwritten line is dropped then:
         that failure was reported already); a failure first seen here is an OutputError."""
+        if self._file.closed:
+            return
         try:
             self._file.close()
         except OSError as error:
             if not self._write_failed:
                 raise OutputError(f"{self.path}: closing failed ({error.strerror})") from error
 
+    def commit(self) -> None:
+        self._file_on_disk.commit()
+
+    def close(self) -> None:
+        """Finish and keep: what was written replaces ``path``."""
+        self.finish()
+        self.commit()
+
+    def discard(self) -> None:
+        """Finish and forget: ``path`` stays as it was."""
+        with contextlib.suppress(OutputError):  # what failed is being thrown away
+            self.finish()
+        self._file_on_disk.discard()
+
 
 class VideoWriter:
-    """MP4 (mp4v) of annotated frames; the size is fixed by the first frame."""
+    """MP4 (mp4v) of annotated frames; the size is fixed by the first frame.
+
+    Frames go to a temporary file that replaces ``path`` on :meth:`close` (a video of no frames
+    replaces nothing); :meth:`discard` leaves ``path`` as it was.
+    """
 
     def __init__(self, path: str | Path, fps: float) -> None:
         self.path = Path(path)
         self.fps = fps if fps and fps > 0 else 30.0
         self._writer: cv2.VideoWriter | None = None
+        self._file_on_disk: AtomicFile | None = None
         self.frames = 0
-        if not self.path.parent.is_dir():
-            raise OutputError(f"{self.path}: the folder {self.path.parent} does not exist")
+        folder = _final_target(self.path).parent
+        if not folder.is_dir():
+            raise OutputError(f"{self.path}: the folder {folder} does not exist")
 
     def write(self, image: np.ndarray) -> None:
         if self._writer is None:
-            height, width = image.shape[:2]
-            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"),
-                                           self.fps, (width, height))
-            if not self._writer.isOpened():
-                raise OutputError(f"{self.path}: cannot open a video file for writing")
+            self._open(image.shape[1], image.shape[0])
         if self.frames % DISK_CHECK_EVERY == 0:
             self._check_free_space()
         self._writer.write(image)
         self.frames += 1
 
+    def _open(self, width: int, height: int) -> None:
+        self._file_on_disk = AtomicFile(self.path)
+        self._writer = cv2.VideoWriter(str(self._file_on_disk.path),
+                                       cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height))
+        if not self._writer.isOpened():
+            self._writer = None
+            self._file_on_disk.discard()
+            raise OutputError(f"{self.path}: cannot open a video file for writing")
+
     def _check_free_space(self) -> None:
         try:
-            free = shutil.disk_usage(self.path.parent).free
+            free = shutil.disk_usage(_final_target(self.path).parent).free
         except OSError:
             return  # no answer (some network drives): write on, as OpenCV would
         if free < MIN_FREE_BYTES:
             raise OutputError(f"{self.path}: the disk is almost full ({free // 2**20} MB "
                               "left), so the video was ended here")
 
-    def close(self) -> None:
+    def finish(self) -> None:
+        """Finalise the MP4 (its index is written now: until then it does not play)."""
         if self._writer is not None:
             self._writer.release()
             self._writer = None
+
+    def commit(self) -> None:
+        if self._file_on_disk is None:
+            return
+        if self.frames:
+            self._file_on_disk.commit()
+        else:
+            self._file_on_disk.discard()
+
+    def close(self) -> None:
+        """Finish and keep: the video replaces ``path`` (unless it has no frames)."""
+        self.finish()
+        self.commit()
+
+    def discard(self) -> None:
+        """Finish and forget: ``path`` stays as it was."""
+        self.finish()
+        if self._file_on_disk is not None:
+            self._file_on_disk.discard()
+
+
+def keep_or_discard(writers: Sequence[JsonLinesWriter | VideoWriter], keep: bool) -> None:
+    """Finish every writer, then each replaces its target (``keep``) or none does.
+
+    Finishing comes first for all of them, so that one failing (a full disk) leaves every
+    target as it was; that failure is raised.
+    """
+    if keep:
+        try:
+            for writer in writers:
+                writer.finish()
+        except OutputError:
+            for writer in writers:
+                writer.discard()
+            raise
+    for writer in writers:
+        if keep:
+            writer.commit()
+        else:
+            writer.discard()
+
+
+def write_image(path: str | Path, image: np.ndarray) -> None:
+    """Encode ``image`` by the name's ending and save it whole, or leave ``path`` as it was.
+
+    Encoded here and written by Python, because cv2.imwrite reports success on a full disk;
+    this also reaches paths OpenCV cannot open (non-ASCII names on Windows).
+    """
+    path = Path(path)
+    try:
+        ok, encoded = cv2.imencode(path.suffix or ".png", image)
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise OutputError(f"{path}: not an image type OpenCV can write")
+    file_on_disk = AtomicFile(path)
+    try:
+        with open(file_on_disk.path, "wb") as file:
+            file.write(encoded.tobytes())
+    except OSError as error:
+        file_on_disk.discard()
+        raise OutputError(f"{path}: could not be written ({error.strerror})") from error
+    file_on_disk.commit()

@@ -42,6 +42,10 @@ _FALLBACK_FPS = 30.0
 # row mean the camera is gone.
 _CAMERA_ATTEMPTS = 3
 
+# OpenCV refuses to decode images of more pixels than this (CV_IO_MAX_IMAGE_PIXELS's default).
+_MAX_IMAGE_PIXELS = 1 << 30
+_MAX_IMAGE_SIDE = math.isqrt(_MAX_IMAGE_PIXELS)
+
 _NOT_MEDIA = "not readable media (OpenCV cannot decode it; is the file corrupt or truncated?)"
 _NO_CAMERA = "no camera found (is it plugged in, and not in use by another program?)"
 
@@ -53,6 +57,16 @@ class Frame:
     image: np.ndarray  # (H, W, 3) uint8 BGR, C-contiguous, owned by the receiver
     index: int  # 0, 1, 2... in reading order, loops included
     timestamp: float  # seconds, increasing: media time for videos, time since open otherwise
+    file: str | None = None  # the photo's name, for the frames of a folder
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A photo of a folder that could not be read: its frame number, name, and why."""
+
+    index: int
+    name: str
+    reason: str
 
 
 class SourceError(Exception):
@@ -92,6 +106,9 @@ class FrameSource(ABC):
     """
 
     is_live: bool = False
+    # Frames unrelated to each other (the photos of a folder): each is searched afresh, never
+    # tracked or smoothed from the one before.
+    independent_frames: bool = False
     frame_count: int | None = None  # frames in one pass through the media
     fps: float | None = None
 
@@ -101,6 +118,15 @@ class FrameSource(ABC):
         self._index = 0
         self._pending: Frame | None = None
         self._closed = False
+        # Files passed over, in order (folders only).  Appended by whichever thread reads, so
+        # a consumer takes the ones before the frame in its hand: see ``skipped_before``.
+        self.skipped_files: list[SkippedFile] = []
+
+    def skipped_before(self, index: int | None, reported: int) -> list[SkippedFile]:
+        """The skipped files after the first ``reported``, up to frame ``index`` (all of them
+        when ``index`` is None: at the end of the media)."""
+        return [skip for skip in self.skipped_files[reported:]
+                if index is None or skip.index < index]
 
     def read(self) -> Frame | None:
         """The next frame, or None at the end of the media or once closed."""
@@ -134,6 +160,10 @@ class FrameSource(ABC):
     def _grab(self) -> tuple[np.ndarray, float] | None:
         """The next image, already through to_bgr8, and its timestamp; None at the end."""
 
+    def _file_name(self) -> str | None:
+        """The name of the file the image just grabbed came from, where frames are files."""
+        return None
+
     def _release(self) -> None:  # noqa: B027 (optional hook: stills hold nothing open)
         """Frees what the source holds open."""
 
@@ -153,7 +183,7 @@ class FrameSource(ABC):
         if grabbed is None:
             return None
         image, timestamp = grabbed
-        frame = Frame(image=image, index=self._index, timestamp=timestamp)
+        frame = Frame(image=image, index=self._index, timestamp=timestamp, file=self._file_name())
         self._index += 1
         self.size = (image.shape[1], image.shape[0])
         return frame
@@ -270,7 +300,10 @@ class ImageSource(FrameSource):
         self.path = path
         self.loop = loop
         self.frame_count = 1
-        self._image = _load_image(path)
+        try:
+            self._image: np.ndarray | None = _load_image(path)
+        except UnreadableImage as error:
+            raise SourceError(f"{self.description}: {error}") from error
         self._shown = False
         self._started = time.perf_counter()
         self._prime(_NOT_MEDIA)
@@ -287,17 +320,20 @@ class ImageSource(FrameSource):
 
 
 class ImageFolderSource(FrameSource):
-    """The images of a folder in name order, as a slide show or an image sequence.
+    """The photos of a folder in name order, each a picture of its own: frame N is the Nth
+    file, and each frame names its file.
 
-    One bad file should not end a long sequence, so unreadable images are skipped and counted
-    in ``skipped``.  Timestamps are seconds since open: stills have no media time.
+    One bad file should not end a long series, so an unreadable photo is skipped, using up its
+    frame number, and listed in ``skipped_files`` with why.  Timestamps are seconds since
+    open: stills have no media time.
     """
+
+    independent_frames = True
 
     def __init__(self, path: Path, loop: bool = False) -> None:
         super().__init__(f"folder {path.name or path.resolve()}/")
         self.path = path
         self.loop = loop
-        self.skipped = 0
         with _user_errors(self.description):
             self._files = sorted(
                 p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
@@ -306,6 +342,7 @@ class ImageFolderSource(FrameSource):
             extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
             raise SourceError(f"{self.description}: contains no images ({extensions})")
         self._position = 0
+        self._last_file: str | None = None
         self._started = time.perf_counter()
         self._prime(f"none of its images can be decoded: {_NOT_MEDIA}")
 
@@ -314,19 +351,33 @@ class ImageFolderSource(FrameSource):
         """Images in the folder, less those found unreadable so far."""
         return len(self._files)
 
+    @property
+    def skipped(self) -> int:
+        """How many of its images could not be read."""
+        return len(self.skipped_files)
+
     def _grab(self) -> tuple[np.ndarray, float] | None:
         while self._files:
             if self._position == len(self._files):
                 if not self.loop:
                     return None
                 self._position = 0
-            image = _load_image(self._files[self._position])
-            if image is not None:
-                self._position += 1
-                return image, time.perf_counter() - self._started
-            del self._files[self._position]
-            self.skipped += 1
+            path = self._files[self._position]
+            try:
+                image = _load_image(path)
+            except UnreadableImage as error:
+                # Off the list, so a loop does not try it again; its frame number is used up.
+                del self._files[self._position]
+                self.skipped_files.append(SkippedFile(self._index, path.name, str(error)))
+                self._index += 1
+                continue
+            self._position += 1
+            self._last_file = path.name
+            return image, time.perf_counter() - self._started
         return None
+
+    def _file_name(self) -> str | None:
+        return self._last_file
 
 
 SYNTHETIC_SOURCE = "synthetic"
@@ -435,17 +486,49 @@ def _sane_fps(fps: float) -> float | None:
     return fps if math.isfinite(fps) and 0 < fps <= _MAX_SANE_FPS else None
 
 
-def _load_image(path: Path) -> np.ndarray | None:
-    """The image through to_bgr8, or None when the file is not an image we can decode whole."""
+class UnreadableImage(Exception):
+    """An image file that cannot be decoded whole; the message says why, for the user."""
+
+
+def _load_image(path: Path) -> np.ndarray:
+    """The image through to_bgr8; UnreadableImage when it cannot be decoded whole."""
     try:
         # Bytes first: cv2.imread cannot open non-ASCII paths on Windows.
         data = path.read_bytes()
-        if not data or _is_truncated_jpeg(data):
-            return None
-        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), _IMREAD_FLAGS)
-        return None if decoded is None else to_bgr8(decoded)
-    except (OSError, ValueError, cv2.error):
-        return None
+    except OSError as error:
+        raise UnreadableImage(str(error.strerror or error)) from error
+    if data and not _is_truncated_jpeg(data):
+        try:
+            decoded = cv2.imdecode(np.frombuffer(data, np.uint8), _IMREAD_FLAGS)
+            if decoded is not None:
+                return to_bgr8(decoded)
+        except (ValueError, cv2.error):
+            pass
+        size = _declared_size(data)
+        if size is not None and size[0] * size[1] > _MAX_IMAGE_PIXELS:
+            raise UnreadableImage(
+                f"too large to open: {size[0]:,} x {size[1]:,} pixels, and OpenCV decodes at "
+                f"most {_MAX_IMAGE_PIXELS:,} pixels (about {_MAX_IMAGE_SIDE:,} x "
+                f"{_MAX_IMAGE_SIDE:,}); scale it down first")
+    raise UnreadableImage(_NOT_MEDIA)
+
+
+def _declared_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) as a PNG or JPEG header states it, without decoding; None if unknown."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data.startswith(b"\xff\xd8"):
+        position = 2
+        while position + 9 <= len(data) and data[position] == 0xFF:
+            marker = data[position + 1]
+            if marker == 0xFF:
+                position += 1
+            elif 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+                height = int.from_bytes(data[position + 5:position + 7], "big")
+                return int.from_bytes(data[position + 7:position + 9], "big"), height
+            else:
+                position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
+    return None
 
 
 def _is_truncated_jpeg(data: bytes) -> bool:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QSettings, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app import __version__
 from app.gui.worker import FrameReport, SourceRequest
@@ -36,7 +37,40 @@ def run_app(checkpoint: str | None = None, device: str = "auto", source: str | N
         window.open_path(source)
     else:
         window.start_with_camera()
-    return app.exec()
+    stop = CloseOnSignals(window)
+    code = app.exec()
+    stop.restore()
+    if stop.received is None:
+        return code
+    how = "interrupted" if stop.received == signal.SIGINT else "terminated"
+    print(f"hourglass-pose: {how}: the window was closed as by its close button", file=sys.stderr)
+    return 128 + stop.received
+
+
+class CloseOnSignals:
+    """Ctrl-C in the terminal that started the app, and SIGTERM (a logout, ``kill``), close
+    the window as its close button does, so a recording is finished and saved.
+
+    Qt's event loop runs no Python of its own accord, so a timer lets Python see the signal.
+    """
+
+    def __init__(self, window: QWidget, poll_ms: int = 200) -> None:
+        self.received: int | None = None
+        self._window = window
+        self._previous = {number: signal.signal(number, self._received)
+                          for number in (signal.SIGINT, signal.SIGTERM)}
+        self._timer = QTimer(window)
+        self._timer.timeout.connect(lambda: None)
+        self._timer.start(poll_ms)
+
+    def _received(self, number: int, _frame: object) -> None:
+        self.received = number
+        self._window.close()
+
+    def restore(self) -> None:
+        self._timer.stop()
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
 
 
 @dataclass
@@ -95,6 +129,8 @@ def run_self_test(media: str | None, checkpoint: str | None = None, device: str 
 
     window.frame_shown.connect(on_frame)
     window.worker_failed.connect(on_failure)
+    skipped: list[str] = []  # photos of a folder that cannot be read: said, not a failure
+    window.worker.file_skipped.connect(skipped.append)
     QTimer.singleShot(int(timeout_s * 1000), give_up)
     QTimer.singleShot(0, lambda: window.request_source.emit(SourceRequest(source)))
     app.exec()
@@ -105,6 +141,8 @@ def run_self_test(media: str | None, checkpoint: str | None = None, device: str 
     window.close()
     if state.failure is None and state.heatmap_frames == 0:
         state.failure = "no heatmaps reached the heatmap panel"
+    for message in skipped:
+        print(f"self-test: {message}")
     if state.failure:
         print(f"self-test FAILED: {state.failure}")
         return 1

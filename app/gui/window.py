@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.engine.camera_access import camera_refusal
 from app.engine.drawing import DEFAULT_THRESHOLD
+from app.engine.output import SNAPSHOT, OutputError, check_outputs, write_image
 from app.engine.pipeline import PipelineOptions, PoseResult
 from app.gui.compose import ALL_JOINTS, ViewState, compose_frame, joint_heatmap
 from app.gui.heatmap_panel import HeatmapPanel
@@ -299,6 +300,7 @@ class MainWindow(QMainWindow):
         self.worker.recording_changed.connect(self._recording_changed)
         self.worker.failed.connect(self._failed)
         self.worker.cameras_found.connect(self._cameras_found)
+        self.worker.file_skipped.connect(self._file_skipped)
         # Direct: the GUI thread may be blocked in wait() for exactly this quit.
         self.worker.shut_down.connect(self.thread_.quit, Qt.DirectConnection)
         self.request_loop.emit(self.loop_action.isChecked())
@@ -444,23 +446,12 @@ class MainWindow(QMainWindow):
         """Write the annotated frame (true orientation) as a PNG; a message if it fails."""
         if self.last_report is None or self.model is None:
             return None
-        image = self.composed(self.last_report)
-        # Encoded here and written by Python, because cv2.imwrite reports success on a full
-        # disk; this also reaches paths OpenCV cannot open (non-ASCII names on Windows).
-        reason = "not an image type OpenCV can write"
+        # The rules of every output: never over the source, whole or not at all.
         try:
-            ok, encoded = cv2.imencode(Path(path).suffix or ".png", image)
-            if ok:
-                Path(path).write_bytes(encoded.tobytes())
-        except cv2.error:
-            ok = False
-        except OSError as error:
-            ok, reason = False, str(error.strerror or error)
-            if Path(path).is_file():
-                Path(path).unlink()  # a cut-off PNG is of no use
-        if not ok:
-            self._failed("output", f"{path}: the snapshot could not be written ({reason}); "
-                                   "choose another folder, or free some disk space")
+            check_outputs([(path, SNAPSHOT)], [self.source.path] if self.source else [])
+            write_image(path, self.composed(self.last_report))
+        except OutputError as error:
+            self._failed("output", f"{error}; the snapshot was not saved")
             return None
         self.settings.setValue("snapshot_folder", str(Path(path).parent))
         self.statusBar().showMessage(f"Saved {path}", 4000)
@@ -529,6 +520,11 @@ class MainWindow(QMainWindow):
     def _playing_changed(self, playing: bool) -> None:
         self.playing = playing
         self.play_action.setText("Pause" if playing else "Play")
+
+    @Slot(str)
+    def _file_skipped(self, message: str) -> None:
+        """A photo of a folder that cannot be read: said in passing, the others play on."""
+        self.statusBar().showMessage(message, 6000)
 
     @Slot(bool, str)
     def _recording_changed(self, recording: bool, message: str) -> None:

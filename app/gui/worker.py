@@ -18,10 +18,27 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.engine.drawing import draw_pose
-from app.engine.output import JsonLinesWriter, OutputError, VideoWriter, pose_record
+from app.engine.output import (
+    KEYPOINTS,
+    VIDEO,
+    JsonLinesWriter,
+    OutputError,
+    VideoWriter,
+    check_outputs,
+    keep_or_discard,
+    pose_record,
+    skipped_record,
+)
 from app.engine.pipeline import PipelineOptions, PosePipeline, PoseResult, create_predictor
 from app.engine.reader import FrameReader
-from app.engine.sources import Frame, FrameSource, SourceError, list_cameras, open_source
+from app.engine.sources import (
+    SYNTHETIC_SOURCE,
+    Frame,
+    FrameSource,
+    SourceError,
+    list_cameras,
+    open_source,
+)
 from app.model.checkpoint import CheckpointError, LoadedModel, ModelSpec, load_model
 from app.model.runner import DeviceError
 
@@ -59,6 +76,8 @@ class SourceInfo:
     frame_count: int | None
     fps: float | None
     size: tuple[int, int]
+    path: str | None = None  # the file or folder, which no output may overwrite
+    independent_frames: bool = False  # photos of a folder: each searched afresh
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,7 @@ class PoseWorker(QObject):
     playing_changed = Signal(bool)
     recording_changed = Signal(bool, str)  # recording?, message
     cameras_found = Signal(list)  # indices of the cameras that deliver frames
+    file_skipped = Signal(str)  # a photo of a folder that cannot be read: its name and why
     failed = Signal(str, str)  # kind ("source", "model", "device", "output", "frame"), message
     shut_down = Signal()
 
@@ -105,6 +125,7 @@ class PoseWorker(QObject):
         self._recording: tuple[VideoWriter, JsonLinesWriter] | None = None
         self._timer: QTimer | None = None
         self._in_flight = 0  # frame reports emitted and not yet drawn by the GUI
+        self._skips_reported = 0  # of the source's skipped files
 
     @Slot()
     def report_shown(self) -> None:
@@ -209,10 +230,14 @@ class PoseWorker(QObject):
 
     @Slot(str)
     def start_recording(self, base_path: str) -> None:
-        """Annotated MP4 and keypoints JSON lines, ``base_path`` + .mp4 / .jsonl."""
+        """Annotated MP4 and keypoints JSON lines, ``base_path`` + .mp4 / .jsonl, checked as
+        ``infer`` checks its outputs; each replaces its file only when the recording ends."""
         self.stop_recording()
-        fps = (self._source_info.fps if self._source_info else None) or 30.0
+        info = self._source_info
+        fps = (info.fps if info else None) or 30.0
         try:
+            check_outputs([(base_path + ".mp4", VIDEO), (base_path + ".jsonl", KEYPOINTS)],
+                          inputs=[info.path] if info and info.path else [])
             video = VideoWriter(base_path + ".mp4", fps)
             keypoints = JsonLinesWriter(base_path + ".jsonl")
         except OutputError as error:
@@ -227,28 +252,32 @@ class PoseWorker(QObject):
             self.failed.emit("output", problem)
 
     def _end_recording(self) -> str | None:
-        """Finish both files (the MP4 first: it is the one that must be finalised to play);
-        what went wrong closing them, if anything."""
+        """Finish both files (the MP4 first: it is the one that must be finalised to play) and
+        keep them, unless no frame was recorded; what went wrong, if anything."""
         if self._recording is None:
             return None
         video, keypoints = self._recording
         self._recording = None
-        video.close()
-        problem = None
+        keep = keypoints.lines > 0
         try:
-            keypoints.close()
+            keep_or_discard([video, keypoints], keep)
         except OutputError as error:
-            problem = str(error)
+            self.recording_changed.emit(False, "The recording could not be saved")
+            return str(error)
         self.recording_changed.emit(
-            False, f"Saved {video.frames} frames to {video.path} and {keypoints.path}")
-        return problem
+            False, f"Saved {video.frames} frames to {video.path} and {keypoints.path}" if keep
+            else "Recording stopped before its first frame: nothing was saved")
+        return None
 
     # -- the frame loop -----------------------------------------------------------------------
     def _start_reading(self, source: FrameSource) -> None:
         self._reader = FrameReader(source)
         self._last_frame = None
+        self._skips_reported = 0
+        spec = self._request.spec if self._request else None
+        path = None if source.is_live or spec in (None, SYNTHETIC_SOURCE) else spec
         self._source_info = SourceInfo(source.description, source.is_live, source.frame_count,
-                                       source.fps, source.size)
+                                       source.fps, source.size, path, source.independent_frames)
         if self._pipeline is not None:
             self._pipeline.reset()
         self._frame_times.clear()
@@ -292,16 +321,33 @@ class PoseWorker(QObject):
             return
         if frame is None:
             if self._reader.finished:
+                self._report_skipped(None)
                 self.set_playing(False)
                 self.source_finished.emit()
             else:
                 self._schedule(0)
             return
+        self._report_skipped(frame.index)
         self._last_frame, self._rerun_pending = frame, False
         self._process(frame)
 
+    def _report_skipped(self, before: int | None) -> None:
+        """Say which photos of a folder were passed over (up to frame ``before``), and why;
+        a recording lists them too."""
+        assert self._reader is not None
+        for skip in self._reader.source.skipped_before(before, self._skips_reported):
+            self._skips_reported += 1
+            self.file_skipped.emit(f"Skipped {skip.name}: {skip.reason}")
+            if self._recording is not None:
+                try:
+                    self._recording[1].write(skipped_record(skip))
+                except OutputError as error:
+                    self._recording_failed(error)
+
     def _process(self, frame: Frame, record: bool = True) -> None:
         assert self._pipeline is not None and self._reader is not None
+        if self._source_info is not None and self._source_info.independent_frames:
+            self._pipeline.reset()  # a photo of its own: searched whole, never tracked into
         try:
             result = self._pipeline.process(frame, self._options)
         except Exception as error:  # one bad frame must not stop the worker
@@ -309,7 +355,7 @@ class PoseWorker(QObject):
             return
         self._frame_times.append(time.monotonic())
         if record:
-            self._record(frame.image, result)
+            self._record(frame, result)
         self._in_flight += 1
         self.frame_ready.emit(FrameReport(frame.image, result, self._fps(),
                                           self._reader.dropped))
@@ -346,7 +392,7 @@ class PoseWorker(QObject):
         due = self._clock_start + (timestamp - self._media_start) + 1.0 / fps
         return int(1000 * (due - time.monotonic()))
 
-    def _record(self, image: np.ndarray, result: PoseResult) -> None:
+    def _record(self, frame: Frame, result: PoseResult) -> None:
         if self._recording is None or self._loaded is None:
             return
         video, keypoints = self._recording
@@ -354,9 +400,13 @@ class PoseWorker(QObject):
         try:
             # Keypoints first: a full disk shows there (the video encoder fails silently), and
             # then the video holds no frame that the keypoints lack.
-            keypoints.write(pose_record(result, skeleton))
-            video.write(draw_pose(image.copy(), result.keypoints, result.confidences, skeleton))
+            keypoints.write(pose_record(result, skeleton, frame.file))
+            video.write(draw_pose(frame.image.copy(), result.keypoints, result.confidences,
+                                  skeleton))
         except OutputError as error:
-            self._end_recording()  # closing fails too on a full disk: one message is enough
-            self.failed.emit("output", f"{error}; the recording was stopped and what was "
-                                       "written so far is kept")
+            self._recording_failed(error)
+
+    def _recording_failed(self, error: OutputError) -> None:
+        self._end_recording()  # closing fails too on a full disk: one message is enough
+        self.failed.emit("output", f"{error}; the recording was stopped and what was "
+                                   "written so far is kept")
