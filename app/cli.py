@@ -445,12 +445,22 @@ def add_pack_data_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--box-pixels", type=int, default=128,
                         help="shrink so the person box is at most this wide")
     parser.add_argument("--quality", type=int, default=72, help="WebP quality, 1-100")
+    parser.add_argument("--teacher", nargs=2, metavar=("FROM", "TO"),
+                        help="also move the teacher's targets for this dataset from the folder "
+                             "FROM (made by `teach`) into the copy's pixels, in the folder TO")
+    parser.add_argument("--teacher-model", default="EfficientPoseII")
 
 
 def run_pack_data(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from app.train.pack import pack_dataset
 
-    images, written = pack_dataset(args.data, args.out, args.box_pixels, quality=args.quality)
+    teacher = None
+    if args.teacher:
+        teacher = Path(args.teacher[0]), Path(args.teacher[1]), args.teacher_model
+    images, written = pack_dataset(args.data, args.out, args.box_pixels, quality=args.quality,
+                                   teacher=teacher)
     print(f"{images} images, {written / 2**20:.1f} MiB, in {args.out}")
     return 0
 

@@ -16,7 +16,15 @@ from scipy.io import loadmat, savemat
 
 from app.pose.affine import CropBox, apply_affine, crop_matrix
 from app.pose.heatmaps import gaussian_heatmaps
-from app.train.data import Annotation, DatasetSplit, SoftTarget, load_annotations, make_sample
+from app.train.data import (
+    Annotation,
+    DatasetSplit,
+    SoftTarget,
+    dataset_name,
+    ground_truth_box,
+    load_annotations,
+    make_sample,
+)
 from app.train.guidance import (
     GuidanceRules,
     exchanged,
@@ -24,6 +32,7 @@ from app.train.guidance import (
     repair_swap,
     teach_splits,
 )
+from app.train.pack import pack_dataset
 from app.train.teacher import TeacherError, TeacherTargets, cache_path, upright_rotation
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
@@ -164,3 +173,26 @@ def test_the_teacher_sees_lsp_people_where_their_labels_are(tmp_path):
         extent = np.ptp(annotation.joints, axis=0).max()
         close = np.hypot(*(joints - annotation.joints).T) < 0.1 * extent
         assert close.sum() >= 10, annotation.image_path.name  # the teacher's PCK here is ~85%
+
+
+def test_a_packed_copy_carries_the_teacher_targets_in_its_own_pixels(lspet_subset, tmp_path):
+    people = [a for a in load_annotations(lspet_subset) if ground_truth_box(a) is not None]
+    boxes = [ground_truth_box(a) for a in people]
+    TeacherTargets(
+        names=np.array([a.image_path.stem for a in people]),
+        boxes=np.array([(b.cx, b.cy, b.side) for b in boxes]), rotations=np.zeros(len(people)),
+        maps=np.zeros((len(people), 14, 8, 8), np.uint8),
+        joints=np.stack([a.joints for a in people]),  # a teacher that agrees with the labels
+        confidence=np.ones((len(people), 14), np.float32),
+    ).save(cache_path(tmp_path / "teacher", dataset_name(lspet_subset), "EfficientPoseII"))
+    pack_dataset(lspet_subset, tmp_path / "copy", box_pixels=64,
+                 teacher=(tmp_path / "teacher", tmp_path / "moved", "EfficientPoseII"))
+    moved = TeacherTargets.load(cache_path(tmp_path / "moved", dataset_name(lspet_subset),
+                                           "EfficientPoseII"))
+    packed = {a.image_path.stem: a for a in load_annotations(tmp_path / "copy")}
+    assert list(moved.names) == [a.image_path.stem for a in people]
+    for name, joints, box in zip(moved.names, moved.joints, moved.boxes, strict=True):
+        copy = packed[str(name)]
+        np.testing.assert_allclose(joints, copy.joints, atol=1e-6)
+        expected = ground_truth_box(copy)
+        np.testing.assert_allclose(box, (expected.cx, expected.cy, expected.side), atol=1e-6)

@@ -10,6 +10,7 @@ split and the trainer read it as they read the original.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -17,11 +18,13 @@ import numpy as np
 
 from app.train.data import (
     DatasetError,
+    dataset_name,
     ground_truth_box,
     load_annotations,
     read_image,
     read_joints_mat,
 )
+from app.train.teacher import TeacherTargets, cache_path
 
 
 def surroundings(image_shape: tuple[int, ...], cx: float, cy: float, side: float
@@ -34,8 +37,13 @@ def surroundings(image_shape: tuple[int, ...], cx: float, cy: float, side: float
 
 
 def pack_dataset(source: str | Path, target: str | Path, box_pixels: int = 128,
-                 region: float = 1.6, quality: int = 72) -> tuple[int, int]:
-    """Write the compact copy of ``source`` to ``target``; returns (images, bytes written)."""
+                 region: float = 1.6, quality: int = 72,
+                 teacher: tuple[Path, Path, str] | None = None) -> tuple[int, int]:
+    """Write the compact copy of ``source`` to ``target``; returns (images, bytes written).
+
+    ``teacher`` (from folder, to folder, model name): the teacher's cached view of these
+    people, moved into the copy's pixels beside it, so that a machine without the teacher's
+    runtime trains with it too."""
     from scipy.io import savemat
 
     source, target = Path(source), Path(target)
@@ -44,6 +52,7 @@ def pack_dataset(source: str | Path, target: str | Path, box_pixels: int = 128,
     lsp_layout = joints.shape[:2] == (3, 14)
     (target / "images").mkdir(parents=True, exist_ok=True)
     written = 0
+    moves: dict[str, tuple[np.ndarray, float]] = {}
     for annotation in annotations:
         image = read_image(annotation.image_path)
         box = ground_truth_box(annotation)
@@ -55,6 +64,7 @@ def pack_dataset(source: str | Path, target: str | Path, box_pixels: int = 128,
             if scale < 1.0:
                 image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         moved = (annotation.joints - offset) * scale
+        moves[annotation.image_path.stem] = offset, scale
         if lsp_layout:
             joints[:2, :, annotation.index] = moved.T
         else:
@@ -66,4 +76,26 @@ def pack_dataset(source: str | Path, target: str | Path, box_pixels: int = 128,
         path.write_bytes(encoded.tobytes())
         written += len(encoded)
     savemat(str(target / "joints.mat"), {"joints": joints})
+    if teacher is not None:
+        source_cache, target_cache, model = teacher
+        name = dataset_name(source)
+        moved_targets = move_teacher_targets(
+            TeacherTargets.load(cache_path(source_cache, name, model)), moves)
+        moved_targets.save(cache_path(target_cache, name, model))
     return len(annotations), written
+
+
+def move_teacher_targets(targets: TeacherTargets,
+                         moves: dict[str, tuple[np.ndarray, float]]) -> TeacherTargets:
+    """The teacher's boxes and joints in the copy's pixels (its maps live in the box's frame
+    and need no change); people the copy does not hold are dropped."""
+    kept = np.array([str(name) in moves for name in targets.names], dtype=bool)
+    offsets = np.array([moves[str(n)][0] for n in targets.names[kept]]).reshape(-1, 2)
+    scales = np.array([moves[str(n)][1] for n in targets.names[kept]])
+    boxes = targets.boxes[kept].copy()
+    boxes[:, :2] = (boxes[:, :2] - offsets) * scales[:, None]
+    boxes[:, 2] *= scales
+    joints = (targets.joints[kept] - offsets[:, None]) * scales[:, None, None]
+    return replace(targets, names=targets.names[kept], boxes=boxes,
+                   rotations=targets.rotations[kept], maps=targets.maps[kept], joints=joints,
+                   confidence=targets.confidence[kept])

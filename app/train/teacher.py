@@ -118,6 +118,7 @@ class TeacherTargets:
                       for name in fields})
 
     def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.stem + ".partial.npz")
         np.savez_compressed(partial, **{name: getattr(self, name)
                                         for name in self.__dataclass_fields__})
