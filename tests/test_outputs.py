@@ -11,11 +11,11 @@ import shutil
 import stat
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_robustness import video_frames
 
 from app.cli import main
 from app.engine.output import (
@@ -36,15 +36,6 @@ def snapshot_of(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (temporary ones included) and its bytes."""
     return {str(p.relative_to(folder)): p.read_bytes()
             for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def video_frames(path: Path) -> int:
-    capture = cv2.VideoCapture(str(path))
-    count = 0
-    while capture.read()[0]:
-        count += 1
-    capture.release()
-    return count
 
 
 def infer(*args: str, checkpoint: Path) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import cv2
 import pytest
+from test_robustness import video_frames
 
 LONG_CLIP_FRAMES = 1500  # far more than a run gets through before the signal
 
@@ -34,15 +35,6 @@ def long_clip(tmp_path_factory, lspet_clip) -> Path:
         writer.write(frames[index % len(frames)])
     writer.release()
     return path
-
-
-def frames_in(path: Path) -> int:
-    capture = cv2.VideoCapture(str(path))
-    count = 0
-    while capture.read()[0]:
-        count += 1
-    capture.release()
-    return count
 
 
 def lines_so_far(folder: Path) -> int:
@@ -78,7 +70,7 @@ def test_a_signal_mid_run_leaves_a_playable_video_and_whole_json(
     lines = [json.loads(line) for line in poses.read_text().splitlines()]
     assert 3 <= len(lines) < LONG_CLIP_FRAMES
     assert [line["frame"] for line in lines] == list(range(len(lines)))
-    assert frames_in(video) == len(lines)
+    assert video_frames(video) == len(lines)
     assert "Traceback" not in err and out == ""
     assert err.splitlines()[-1] == (f"hourglass-pose: {said}: keeping the frames done so far, "
                                     f"{len(lines)} -> {poses} and {video}")
@@ -108,4 +100,4 @@ def test_a_signal_to_the_app_closes_it_and_saves_the_recording(qtbot, tiny_check
         window.stop_worker()
     assert stop.received == number and not window.isVisible()
     lines = (tmp_path / "take.jsonl").read_text().splitlines()
-    assert len(lines) >= 3 and frames_in(tmp_path / "take.mp4") == len(lines)
+    assert len(lines) >= 3 and video_frames(tmp_path / "take.mp4") == len(lines)
