@@ -422,8 +422,17 @@ def add_publish_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("publish", help="make a run's best weights the embedded model "
                                  "and measure its model card")
     parser.add_argument("--run", default="runs/default", help="run folder with best.safetensors")
-    parser.add_argument("--data", default="../shared/datasets/lspet")
+    parser.add_argument("--data", nargs="+",
+                        default=["../shared/datasets/lspet", "../shared/datasets/lsp"],
+                        help="datasets whose validation slices the card measures")
     parser.add_argument("--out", help="default: models/hourglass-lsp.safetensors")
+    parser.add_argument("--force", action="store_true",
+                        help="publish even when the shipped model is as good (the rule: a "
+                             "point better on the judging slice, no more than a point worse on "
+                             "any other)")
+    parser.add_argument("--ablation", nargs="+", default=[], metavar="LABEL=RUN",
+                        help="runs that differ by one lever, for the card's table of what "
+                             "each lever contributed")
 
 
 def run_publish(args: argparse.Namespace) -> int:
@@ -433,7 +442,13 @@ def run_publish(args: argparse.Namespace) -> int:
     from app.train.publish import publish
 
     target = Path(args.out) if args.out else models_dir() / DEFAULT_MODEL_NAME
-    print(publish(Path(args.run), args.data, target))
+    ablations = {}
+    for entry in args.ablation:
+        label, _, run = entry.partition("=")
+        if not run or not (Path(run) / "log.jsonl").is_file():
+            raise UsageError(f"--ablation {entry}: expected LABEL=RUN with RUN/log.jsonl")
+        ablations[label] = Path(run)
+    print(publish(Path(args.run), args.data, target, args.force, ablations))
     return 0
 
 
@@ -526,10 +541,11 @@ def user_errors() -> tuple[type[Exception], ...]:
     from app.model.checkpoint import CheckpointError
     from app.model.runner import DeviceError
     from app.train.data import DatasetError
+    from app.train.publish import PublishRefused
     from app.train.teacher import TeacherError
 
     return (UsageError, CheckpointError, SourceError, OutputError, DeviceError, DatasetError,
-            TeacherError)
+            TeacherError, PublishRefused)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -191,6 +191,7 @@ def test_a_packed_copy_carries_the_teacher_targets_in_its_own_pixels(lspet_subse
                                            "EfficientPoseII"))
     packed = {a.image_path.stem: a for a in load_annotations(tmp_path / "copy")}
     assert list(moved.names) == [a.image_path.stem for a in people]
+    assert moved.maps.shape == (len(people), 14, 32, 32)  # shrunk to travel
     for name, joints, box in zip(moved.names, moved.joints, moved.boxes, strict=True):
         copy = packed[str(name)]
         np.testing.assert_allclose(joints, copy.joints, atol=1e-6)

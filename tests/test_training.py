@@ -36,6 +36,7 @@ from app.train.data import (
 )
 from app.train.evaluate import framing_check, measurable, predict_live, score, webcam_window
 from app.train.pack import pack_dataset
+from app.train.publish import publish_verdict
 from app.train.stages import describe_stages, stages_of
 from app.train.trainer import Trainer, heatmap_loss, learning_rate
 
@@ -305,10 +306,29 @@ def test_publish_copies_the_best_weights_and_writes_a_measured_card(lspet_subset
     assert "| single pass |" in card and "| flip test |" in card
     assert "| left wrist |" in card
     assert "Joints outside the crop" in card and "| 2 |" in card  # latency row for 2 stacks
-    assert "score more joints with\n  the predicted left and right exchanged" in card
-    assert "after frame 1 / 2 / 3 / 4" in card  # PCK of the app's own pipeline, box-free
+    assert "score more joints with the predicted left and right\nexchanged" in card
+    assert "| frame 1 | frame 2 | frame 3 | frame 4 | true box |" in card  # the app, box-free
     assert "framed as a webcam frames the upper body" in card
     assert "1. 2 steps of batch 4 on CPU (" in card and "from scratch" in card
+    assert "No teacher" in card and "scale 0.75-1.25" in card  # from the weights' own record
+
+    # The same weights again are no better than the shipped ones: refused, nothing written.
+    shipped = target.read_bytes()
+    card_before = (tmp_path / "models" / "README.md").read_bytes()
+    assert main(["publish", "--run", str(run), "--data", str(lspet_subset),
+                 "--out", str(target)]) == 2
+    assert target.read_bytes() == shipped
+    assert (tmp_path / "models" / "README.md").read_bytes() == card_before
+    assert main(["publish", "--run", str(run), "--data", str(lspet_subset), "--out",
+                 str(target), "--force", "--ablation", f"plain={run}"]) == 0
+    assert "| plain |" in (tmp_path / "models" / "README.md").read_text()
+
+
+def test_the_publishing_rule_needs_a_point_on_the_judge_and_loses_at_most_one_elsewhere():
+    shipped = {"lsp": 78.0, "lspet": 68.5}
+    assert publish_verdict({"lsp": 79.0, "lspet": 67.5}, shipped, "lsp") is None
+    assert "needs 1 point" in publish_verdict({"lsp": 78.9, "lspet": 75.0}, shipped, "lsp")
+    assert "lspet slice 67.4" in publish_verdict({"lsp": 85.0, "lspet": 67.4}, shipped, "lsp")
 
 
 def test_live_pck_runs_the_apps_own_pipeline_one_row_per_frame(lspet_subset, tiny_checkpoint):

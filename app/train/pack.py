@@ -38,12 +38,14 @@ def surroundings(image_shape: tuple[int, ...], cx: float, cy: float, side: float
 
 def pack_dataset(source: str | Path, target: str | Path, box_pixels: int = 128,
                  region: float = 1.6, quality: int = 72,
-                 teacher: tuple[Path, Path, str] | None = None) -> tuple[int, int]:
+                 teacher: tuple[Path, Path, str] | None = None, teacher_map_size: int = 32
+                 ) -> tuple[int, int]:
     """Write the compact copy of ``source`` to ``target``; returns (images, bytes written).
 
     ``teacher`` (from folder, to folder, model name): the teacher's cached view of these
-    people, moved into the copy's pixels beside it, so that a machine without the teacher's
-    runtime trains with it too."""
+    people, moved into the copy's pixels beside it and its maps shrunk to
+    ``teacher_map_size`` (the network's own heatmap size at 128 px), so that a machine without
+    the teacher's runtime trains with it too."""
     from scipy.io import savemat
 
     source, target = Path(source), Path(target)
@@ -80,15 +82,15 @@ def pack_dataset(source: str | Path, target: str | Path, box_pixels: int = 128,
         source_cache, target_cache, model = teacher
         name = dataset_name(source)
         moved_targets = move_teacher_targets(
-            TeacherTargets.load(cache_path(source_cache, name, model)), moves)
+            TeacherTargets.load(cache_path(source_cache, name, model)), moves, teacher_map_size)
         moved_targets.save(cache_path(target_cache, name, model))
     return len(annotations), written
 
 
-def move_teacher_targets(targets: TeacherTargets,
-                         moves: dict[str, tuple[np.ndarray, float]]) -> TeacherTargets:
-    """The teacher's boxes and joints in the copy's pixels (its maps live in the box's frame
-    and need no change); people the copy does not hold are dropped."""
+def move_teacher_targets(targets: TeacherTargets, moves: dict[str, tuple[np.ndarray, float]],
+                         map_size: int) -> TeacherTargets:
+    """The teacher's boxes and joints in the copy's pixels (its maps live in the box's frame,
+    so they are only shrunk); people the copy does not hold are dropped."""
     kept = np.array([str(name) in moves for name in targets.names], dtype=bool)
     offsets = np.array([moves[str(n)][0] for n in targets.names[kept]]).reshape(-1, 2)
     scales = np.array([moves[str(n)][1] for n in targets.names[kept]])
@@ -96,6 +98,9 @@ def move_teacher_targets(targets: TeacherTargets,
     boxes[:, :2] = (boxes[:, :2] - offsets) * scales[:, None]
     boxes[:, 2] *= scales
     joints = (targets.joints[kept] - offsets[:, None]) * scales[:, None, None]
+    maps = np.array([[cv2.resize(m, (map_size, map_size), interpolation=cv2.INTER_AREA)
+                      for m in person] for person in targets.maps[kept]], dtype=np.uint8)
     return replace(targets, names=targets.names[kept], boxes=boxes,
-                   rotations=targets.rotations[kept], maps=targets.maps[kept], joints=joints,
+                   rotations=targets.rotations[kept], maps=maps.reshape(
+                       len(boxes), -1, map_size, map_size), joints=joints,
                    confidence=targets.confidence[kept])
