@@ -707,7 +707,7 @@ def test_fault_ctrl_c_on_train_saves_a_resumable_run(lspet_subset, tmp_path, mon
     run = tmp_path / "run"
     args = ["train", "--data", str(lspet_subset), "--run", str(run), "--stacks", "1",
             "--channels", "16", "--depth", "2", "--input-size", "64", "--batch-size", "2",
-            "--validation-images", "4", "--eval-every", "100", "--save-every", "100",
+            "--held-out", "4", "--eval-every", "100", "--save-every", "100",
             "--max-steps", "5", "--init", str(tmp_path / "none.safetensors")]
     assert main(args) == 130
     captured = capsys.readouterr()
