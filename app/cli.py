@@ -139,7 +139,8 @@ def run_info(args: argparse.Namespace) -> int:
                                       for k, f in enumerate(flops)))
     print(f"joints       {spec.skeleton.num_joints}: {', '.join(spec.skeleton.joint_names)}")
     summary = [f"{key} {spec.training[key]}" for key in (
-        "dataset", "steps", "epochs", "hours", "device", "validation_pck", "validation_per_stack")
+        "dataset", "steps", "epochs", "hours", "device", "judge", "validation_pck",
+        "validation_per_stack", "validation_slices")
         if key in spec.training]
     print("training     " + (", ".join(summary) or "(no summary in this checkpoint)"))
     return 0

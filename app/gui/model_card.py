@@ -7,6 +7,21 @@ from html import escape
 from app.gui.worker import ModelInfo
 
 
+def accuracy_text(training: dict) -> str:
+    """PCK on each held-out slice the weights were measured on, the judging one first."""
+    per_stack = " / ".join(f"{v:.1f}" for v in training.get("validation_per_stack", []))
+    slices = training.get("validation_slices")
+    if not slices:  # weights measured on one dataset
+        return (f"PCK@0.2 {training['validation_pck']:.1f}% on "
+                f"{escape(str(training.get('dataset', 'held-out images')))}"
+                f" (per stack: {per_stack})")
+    judge = training.get("judge", next(iter(slices)))
+    ordered = sorted(slices.items(), key=lambda item: item[0] != judge)
+    return ("PCK@0.2 on held-out images: "
+            + ", ".join(f"{escape(name)} {value:.1f}%" for name, value in ordered)
+            + f" (per stack on {escape(judge)}: {per_stack})")
+
+
 def model_card_html(info: ModelInfo) -> str:
     spec = info.spec
     config = spec.config
@@ -22,10 +37,7 @@ def model_card_html(info: ModelInfo) -> str:
     ]
     training = spec.training
     if "validation_pck" in training:
-        per_stack = " / ".join(f"{v:.1f}" for v in training.get("validation_per_stack", []))
-        rows.append(("Accuracy", f"PCK@0.2 {training['validation_pck']:.1f}% on "
-                                 f"{escape(str(training.get('dataset', 'held-out images')))}"
-                                 f" (per stack: {per_stack})"))
+        rows.append(("Accuracy", accuracy_text(training)))
     if "hours" in training:
         rows.append(("Training", f"{training.get('steps', '?')} steps, "
                                  f"{training['hours']:.1f} h on {training.get('device', '?')}"))
