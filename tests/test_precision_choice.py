@@ -78,3 +78,14 @@ def test_fp16_on_the_cpu_gets_a_word_on_the_command_line(tiny_checkpoint, lspet_
     assert code == 0
     err = capsys.readouterr().err
     assert "hourglass-pose: note: fp16 has no fast kernels on the CPU" in err
+
+
+def test_when_two_first_runs_race_at_once_the_first_choice_stands(tiny_checkpoint, cache):
+    spec = load_checkpoint(tiny_checkpoint).spec
+
+    def race_while_another_process_finishes_first() -> str:
+        assert remembered_cpu_precision(spec, lambda: "fp32") == "fp32"  # the other process
+        return "bf16"
+
+    assert remembered_cpu_precision(spec, race_while_another_process_finishes_first) == "fp32"
+    assert remembered_cpu_precision(spec, lambda: "bf16") == "fp32"

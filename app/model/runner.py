@@ -83,15 +83,13 @@ def remembered_cpu_precision(spec: ModelSpec, race: Callable[[], str]) -> str:
     key = (f"{cpu_name()}; torch {torch.__version__}; {config.stacks}x{config.channels} depth "
            f"{config.depth} blocks {config.blocks}, input {spec.input_size}")
     store = cache_dir() / "precision.json"
-    try:
-        known = json.loads(store.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        known = {}
-    if not isinstance(known, dict):
-        known = {}
+    known = _read_choices(store)
     if known.get(key) in ("fp32", "bf16"):
         return known[key]
     chosen = race()
+    known = _read_choices(store)  # another process may have raced meanwhile: the first stands
+    if known.get(key) in ("fp32", "bf16"):
+        return known[key]
     try:
         store.parent.mkdir(parents=True, exist_ok=True)
         temporary = store.with_name(f".{store.name}.{os.getpid()}.tmp")
@@ -100,6 +98,14 @@ def remembered_cpu_precision(spec: ModelSpec, race: Callable[[], str]) -> str:
     except OSError:
         pass  # not remembered: raced again next time
     return chosen
+
+
+def _read_choices(store: Path) -> dict:
+    try:
+        known = json.loads(store.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
 
 
 def slow_precision_note(device: torch.device, precision: str) -> str | None:
