@@ -64,7 +64,7 @@ class PeakPredictor:
 
     def __call__(self, crops, stacks=None, flip=False):
         maps = gaussian_heatmaps(self.peaks, 16, 2.0) * self.confidence
-        return np.stack([maps[None]] * (stacks or 2)).astype(np.float32)
+        return np.stack([np.stack([maps] * len(crops))] * (stacks or 2)).astype(np.float32)
 
 
 def frame_of(image: np.ndarray, index: int = 0) -> Frame:
@@ -76,7 +76,7 @@ def test_decoded_joints_land_where_the_heatmap_peaks_map_in_the_frame():
     peaks = rng.uniform(3, 12, size=(14, 2))
     pipeline = PosePipeline(PeakPredictor(peaks))
     image = np.zeros((240, 320, 3), np.uint8)
-    result = pipeline.process(frame_of(image), PipelineOptions(smoothing=False))
+    result = pipeline.process(frame_of(image), PipelineOptions(smoothing=False, tracking=False))
     box = frame_box(320, 240)
     expected = apply_affine(np.linalg.inv(np.vstack([crop_matrix(box, 16), [0, 0, 1]]))[:2],
                             peaks)
@@ -91,10 +91,11 @@ def test_tracking_follows_a_confident_pose_and_falls_back_to_the_whole_frame():
     image = np.zeros((240, 320, 3), np.uint8)
     first = pipeline.process(frame_of(image, 0))
     second = pipeline.process(frame_of(image, 1))
-    assert first.box == frame_box(320, 240)
-    assert second.box != first.box and second.box.side < first.box.side
-    predictor.confidence = 0.05  # the person is lost
-    pipeline.process(frame_of(image, 2))
+    assert first.searched and first.found and first.box.side < frame_box(320, 240).side
+    assert not second.searched and second.crops == 1
+    predictor.confidence = 0.05  # the person is lost: searched in that very frame, in vain
+    lost = pipeline.process(frame_of(image, 2))
+    assert lost.searched and not lost.found and lost.box == frame_box(320, 240)
     assert pipeline.process(frame_of(image, 3)).box == frame_box(320, 240)
 
 
@@ -111,9 +112,11 @@ def test_tracking_never_collapses_onto_a_speck():
 def test_reset_forgets_the_tracked_person():
     pipeline = PosePipeline(PeakPredictor(np.full((14, 2), 8.0) + np.arange(14)[:, None] % 3))
     image = np.zeros((100, 100, 3), np.uint8)
-    pipeline.process(frame_of(image, 0))
+    first = pipeline.process(frame_of(image, 0))
+    pipeline.process(frame_of(image, 1))
     pipeline.reset()
-    assert pipeline.process(frame_of(image, 1)).box == frame_box(100, 100)
+    again = pipeline.process(frame_of(image, 2))
+    assert again.searched and again.box == first.box
 
 
 def test_reader_hands_out_every_frame_of_a_file_in_order(lspet_clip):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
 from app.engine.pipeline import PipelineOptions, PosePipeline, PoseResult
@@ -275,3 +276,81 @@ def framing_check(pipeline: PosePipeline, annotations: list[Annotation],
         shown.append(last.confidences >= threshold)
     return shown_share(threshold, np.array(labelled, bool), np.array(within, bool),
                        np.array(shown, bool))
+
+
+@dataclass
+class LiveCheck:
+    """The box-free pipeline on stills, frame by frame: PCK@0.2 (``evaluation.per_stack``
+    holds one value per frame), the percentage of photos with a person found in each frame,
+    and, for comparison, the PCK of the last stack given the true person box."""
+
+    evaluation: Evaluation
+    found: list[float]
+    true_box: float
+
+    def to_dict(self) -> dict:
+        return {"per_frame": [round(v, 2) for v in self.evaluation.per_stack],
+                "found_percent": [round(v, 2) for v in self.found],
+                "true_box": round(self.true_box, 2), "images": self.evaluation.images}
+
+
+def live_check(pipeline: PosePipeline, annotations: list[Annotation],
+               images: list[np.ndarray], frames: int = 4) -> LiveCheck:
+    """:func:`show_still` on every measurable photo: how well and how often the app finds the
+    person by itself, against what the model does with the true box."""
+    skeleton = pipeline.spec.skeleton
+    usable = measurable(annotations, images, skeleton)
+    joints = np.zeros((frames, len(usable), skeleton.num_joints, 2))
+    found = np.zeros((frames, max(len(usable), 1)), bool)
+    for person, (_, image) in enumerate(usable):
+        for index, result in enumerate(show_still(pipeline, image, frames)):
+            joints[index, person], found[index, person] = result.keypoints, result.found
+    true_box = score(predict_annotations(pipeline.predictor, annotations, images), skeleton)
+    return LiveCheck(score(predictions_of(joints, usable, skeleton), skeleton),
+                     (100.0 * found.mean(axis=1)).tolist(), true_box.mean)
+
+
+def small_person_photos(annotations: list[Annotation], images: list[np.ndarray],
+                        frame_size: tuple[int, int] = (640, 480), height: float = 1 / 3,
+                        seed: int = 14) -> tuple[list[Annotation], list[np.ndarray]]:
+    """Each photo shrunk so its person (the larger side of the labelled joints' box) is
+    ``height`` of the frame high, at a random place of a black (width, height) frame, wholly
+    inside it: a person far from the camera, where the whole frame letterboxed into the
+    network's input shows them a few pixels tall.  The joints move with the photo."""
+    width, frame_height = frame_size
+    rng = np.random.default_rng(seed)
+    shrunk_annotations, frames = [], []
+    for annotation, image in zip(annotations, images, strict=True):
+        labelled = annotation.joints[annotation.visible]
+        if len(labelled) < 2 or np.ptp(labelled, axis=0).max() < 1.0:
+            continue
+        scale = height * frame_height / np.ptp(labelled, axis=0).max()
+        size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+        resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        scales = np.array(size) / np.array(image.shape[1::-1])
+        joints = (annotation.joints + 0.5) * scales - 0.5  # pixel centres stay centres
+        low, high = joints[annotation.visible].min(axis=0), joints[annotation.visible].max(axis=0)
+        left = int(rng.integers(np.ceil(-low[0]), np.floor(width - 1 - high[0]) + 1))
+        top = int(rng.integers(np.ceil(-low[1]), np.floor(frame_height - 1 - high[1]) + 1))
+        frame = np.zeros((frame_height, width, 3), np.uint8)
+        paste_into(frame, resized, left, top)
+        frames.append(frame)
+        shrunk_annotations.append(replace(annotation, joints=joints + (left, top)))
+    return shrunk_annotations, frames
+
+
+def paste_into(frame: np.ndarray, image: np.ndarray, left: int, top: int) -> None:
+    """Copy ``image`` onto ``frame`` with its top-left corner at (left, top), cut at the
+    frame's edges."""
+    x0, y0 = max(left, 0), max(top, 0)
+    x1 = min(left + image.shape[1], frame.shape[1])
+    y1 = min(top + image.shape[0], frame.shape[0])
+    if x1 > x0 and y1 > y0:
+        frame[y0:y1, x0:x1] = image[y0 - top:y1 - top, x0 - left:x1 - left]
+
+
+def small_person_check(pipeline: PosePipeline, annotations: list[Annotation],
+                       images: list[np.ndarray], frames: int = 4) -> LiveCheck:
+    """:func:`live_check` on :func:`small_person_photos`: a person a third of a 640x480
+    frame high, to be found before it can be tracked."""
+    return live_check(pipeline, *small_person_photos(annotations, images), frames)
