@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from app.engine.camera_access import camera_refusal
 from app.engine.drawing import DEFAULT_THRESHOLD
 from app.engine.output import SNAPSHOT, OutputError, check_outputs, write_image
-from app.engine.pipeline import PipelineOptions, PoseResult
+from app.engine.pipeline import PersonChoice, PipelineOptions, PoseResult
 from app.gui.compose import ALL_JOINTS, ViewState, compose_frame, joint_heatmap
 from app.gui.heatmap_panel import HeatmapPanel
 from app.gui.model_card import model_card_html
@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
     request_stop_recording = Signal()
     request_shutdown = Signal()
     request_cameras = Signal()
+    request_person = Signal(object)  # PersonChoice, or None: follow whoever is found
     report_shown = Signal()
 
     frame_shown = Signal(object)  # FrameReport
@@ -91,6 +92,9 @@ class MainWindow(QMainWindow):
 
         self.video = VideoView()
         self.video.file_dropped.connect(self.open_path)
+        self.video.point_chosen.connect(lambda x, y: self.choose_person(PersonChoice(x, y)))
+        self.video.area_chosen.connect(
+            lambda x, y, w, h: self.choose_person(PersonChoice(x, y, w, h)))
         self.setCentralWidget(self.video)
         self.heatmaps = HeatmapPanel()
         self.heatmaps.joint_selected.connect(self._joint_selected)
@@ -155,6 +159,11 @@ class MainWindow(QMainWindow):
                                           tip="Record annotated MP4 and keypoints (JSON lines)")
         self.all_joints_action = self._action("All joints", self._toggle_all_joints,
                                               "A", tip="Overlay every joint's heatmap on the video")
+        self.automatic_action = self._action(
+            "Automatic", lambda _checked=False: self.choose_person(None), Qt.Key_Escape,
+            tip="Stop following the person you chose (click a person, or drag a box, to "
+                "choose one)")
+        self.automatic_action.setEnabled(False)
         self.about_model_action = self._action("About the &model", self.show_model_card,
                                                "F1", tip="What the loaded model is, how good")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit)
@@ -194,7 +203,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.threshold_slider)
         bar.addSeparator()
         for action in (self.mirror_action, self.flip_action, self.smooth_action,
-                       self.all_joints_action):
+                       self.all_joints_action, self.automatic_action):
             bar.addAction(action)
         self.device_box = QComboBox()
         self.device_box.setToolTip("Where the network runs")
@@ -214,7 +223,7 @@ class MainWindow(QMainWindow):
             "&File": (self.open_action, self.camera_action, self.checkpoint_action, None,
                       self.snapshot_action, self.record_action, None, self.quit_action),
             "&Playback": (self.play_action, self.step_action, self.loop_action),
-            "&View": (self.mirror_action, self.all_joints_action,
+            "&View": (self.mirror_action, self.all_joints_action, self.automatic_action,
                       self.heatmap_dock.toggleViewAction(),
                       self.refinement_dock.toggleViewAction()),
             "&Model": (self.flip_action, self.smooth_action, self.checkpoint_action, None,
@@ -289,6 +298,7 @@ class MainWindow(QMainWindow):
             (self.request_stop_recording, self.worker.stop_recording),
             (self.request_shutdown, self.worker.shutdown),
             (self.request_cameras, self.worker.find_cameras),
+            (self.request_person, self.worker.choose_person),
             (self.report_shown, self.worker.report_shown),
         ):
             signal.connect(slot)
@@ -396,6 +406,10 @@ class MainWindow(QMainWindow):
         if (refusal := camera_refusal()) is not None:  # the system's privacy settings, say
             title, detail = refusal.title, refusal.detail
         self.video.show_message(title, detail, actions)
+
+    def choose_person(self, choice: PersonChoice | None) -> None:
+        """Follow the person at ``choice`` (frame pixels), or with None whoever is found."""
+        self.request_person.emit(choice)
 
     @Slot()
     def choose_checkpoint(self) -> None:
@@ -614,7 +628,11 @@ class MainWindow(QMainWindow):
 
     def _draw(self, report: FrameReport) -> None:
         if self.model is not None:
-            self.video.show_frame(self.composed(report, DISPLAY_MAX_SIDE))
+            height, width = report.image.shape[:2]
+            self.video.show_frame(self.composed(report, DISPLAY_MAX_SIDE), (width, height))
+            result = report.result
+            self.video.show_person(result.box.as_xywh(), result.found, result.chosen)
+            self.automatic_action.setEnabled(result.chosen)
 
     def _update_status(self, report: FrameReport | None = None) -> None:
         parts = []

@@ -29,7 +29,13 @@ from app.engine.output import (
     pose_record,
     skipped_record,
 )
-from app.engine.pipeline import PipelineOptions, PosePipeline, PoseResult, create_predictor
+from app.engine.pipeline import (
+    PersonChoice,
+    PipelineOptions,
+    PosePipeline,
+    PoseResult,
+    create_predictor,
+)
 from app.engine.reader import FrameReader
 from app.engine.sources import (
     SYNTHETIC_SOURCE,
@@ -188,6 +194,20 @@ class PoseWorker(QObject):
         self._options = options
         if self._pipeline is not None and not options.tracking:
             self._pipeline.reset()
+        self._rerun_if_paused()
+
+    @Slot(object)
+    def choose_person(self, choice: PersonChoice | None) -> None:
+        """Follow the person the user pointed at, or (None) whoever the search finds."""
+        if self._pipeline is None:
+            return
+        if choice is None:
+            self._pipeline.follow_anyone()
+        else:
+            self._pipeline.choose(choice)
+        self._rerun_if_paused()
+
+    def _rerun_if_paused(self) -> None:
         if not self._playing and self._last_frame is not None:
             self._rerun_pending = True  # a paused frame is shown again with the new options
             self._schedule(0)
