@@ -335,7 +335,7 @@ def small_person_photos(annotations: list[Annotation], images: list[np.ndarray],
         frame = np.zeros((frame_height, width, 3), np.uint8)
         paste_into(frame, resized, left, top)
         frames.append(frame)
-        shrunk_annotations.append(replace(annotation, joints=joints + (left, top)))
+        shrunk_annotations.append(replace(annotation, joints=joints + np.array([left, top])))
     return shrunk_annotations, frames
 
 
