@@ -1,4 +1,5 @@
-"""Measuring speed: the model alone, the whole live pipeline, the variants, and long runs.
+"""Measuring speed: the model alone, the whole live pipeline (following a person, and finding
+one), the variants, and long runs.
 
 Speed is judged here, never by timed unit tests: every figure is a median over many frames
 after a warm-up, and the report says what machine it came from.
@@ -22,7 +23,7 @@ from app.engine.charts import draw_line_chart
 from app.engine.drawing import draw_pose
 from app.engine.pipeline import PipelineOptions, PosePipeline
 from app.engine.reader import FrameReader
-from app.engine.sources import SYNTHETIC_SOURCE, open_source
+from app.engine.sources import SYNTHETIC_SOURCE, Frame, open_source
 from app.model.checkpoint import LoadedModel
 from app.model.runner import HeatmapPredictor, cpu_supports_bf16, random_crop, time_calls
 
@@ -36,7 +37,8 @@ class Latency:
 
 @dataclass(frozen=True)
 class StackRow:
-    """One stack count: the model's own time and the whole pipeline's rate."""
+    """One stack count: the model's own time, the whole pipeline's rate while it follows a
+    person, and what a frame costs when the person must first be found."""
 
     stacks: int
     model_ms_median: float
@@ -44,6 +46,8 @@ class StackRow:
     e2e_fps: float
     overhead_ms: float  # per frame, everything that is not the model
     precision: str
+    find_ms: float = 0.0  # median: a frame with no track, the media's first, searched
+    find_nobody_ms: float = 0.0  # median: an empty frame, every window searched
 
     @property
     def bound_fps(self) -> float:
@@ -101,10 +105,25 @@ def model_latency(predictor: HeatmapPredictor, stacks: int, runs: int = 30, warm
     return Latency(stacks, float(np.median(times)), float(np.percentile(times, 90)))
 
 
+def acquisition_latency(pipeline: PosePipeline, image: np.ndarray, stacks: int,
+                        runs: int = 10, warmup: int = 2) -> Latency:
+    """A frame with no track (the first, or after a cut): searched whole and in windows, the
+    best candidate refined.  The pipeline is reset before each run."""
+    options = PipelineOptions(stacks=stacks, smoothing=False)
+
+    def find() -> None:
+        pipeline.reset()
+        pipeline.process(Frame(image, 0, 0.0), options)
+
+    times = time_calls(find, pipeline.predictor.device, runs, warmup)
+    return Latency(stacks, float(np.median(times)), float(np.percentile(times, 90)))
+
+
 def end_to_end_fps(pipeline: PosePipeline, media: str, stacks: int, frames: int,
                    warmup: int = 10) -> float:
     """Frames per second through the real pipeline: read (on its own thread, as in the app),
-    crop, model, decode, smooth, draw."""
+    crop, model, decode, smooth, draw.  The person is found during the warm-up, so on a
+    single scene this is the rate of following them."""
     skeleton = pipeline.spec.skeleton
     options = PipelineOptions(stacks=stacks)
     pipeline.reset()
@@ -183,15 +202,24 @@ def run_bench(loaded: LoadedModel, predictor: HeatmapPredictor, media: str | Non
     """The full report: first pose, per-stack rows, variants, peak memory."""
     media = media or SYNTHETIC_SOURCE
     pipeline = PosePipeline(predictor)
+    with open_source(media) as source:
+        first = source.read()
+    if first is None:
+        raise RuntimeError(f"{media}: no frame to measure")
     report = BenchReport(device=predictor.device.type, machine=machine_name(predictor.device),
-                         input_size=tuple(open_source(media).size))
+                         input_size=(first.image.shape[1], first.image.shape[0]))
     report.first_pose_s = first_pose_seconds(pipeline, media)
+    nobody = np.full_like(first.image, 128)
+    search_runs = max(3, runs // 5)
     for stacks in range(1, loaded.spec.config.stacks + 1):
-        progress(f"stacks {stacks}: model alone, then the whole pipeline")
+        progress(f"stacks {stacks}: model alone, the whole pipeline, finding the person")
         latency = model_latency(predictor, stacks, runs)
         fps = end_to_end_fps(pipeline, media, stacks, frames)
+        find = acquisition_latency(pipeline, first.image, stacks, search_runs)
+        find_nobody = acquisition_latency(pipeline, nobody, stacks, search_runs)
         report.rows.append(StackRow(stacks, latency.median_ms, latency.p90_ms, fps,
-                                    1000 / fps - latency.median_ms, predictor.precision))
+                                    1000 / fps - latency.median_ms, predictor.precision,
+                                    find.median_ms, find_nobody.median_ms))
     if variants:
         progress("variants")
         report.variants = compare_variants(loaded, predictor.device, max(10, runs // 2))
@@ -203,12 +231,15 @@ def format_report(report: BenchReport) -> str:
     lines = [f"device {report.device} ({report.machine}), input "
              f"{report.input_size[0]}x{report.input_size[1]}", "",
              "stacks  model ms (median / p90)  bound fps  e2e fps  e2e/bound  overhead ms  "
-             "precision"]
+             "precision  find ms  find, nobody ms"]
     for row in report.rows:
         lines.append(f"{row.stacks:>6}  {row.model_ms_median:>13.1f} / {row.model_ms_p90:<6.1f}"
                      f"  {row.bound_fps:>9.1f}  {row.e2e_fps:>7.1f}  "
                      f"{100 * row.e2e_fps / row.bound_fps:>8.0f}%  {row.overhead_ms:>11.1f}  "
-                     f"{row.precision}")
+                     f"{row.precision:<9}  {row.find_ms:>7.1f}  {row.find_nobody_ms:>15.1f}")
+    lines += ["", "e2e: following the person, one crop a frame.  find: a frame with no track "
+              "(the first, a cut), searched and refined; nobody: an empty frame, every "
+              "window searched."]
     if report.variants:
         stacks = len(report.variants[0].median_ms)
         lines += ["", f"{'variant':<18} model ms at 1..{stacks} stacks".ljust(20 + 7 * stacks)
