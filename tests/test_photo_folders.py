@@ -13,6 +13,7 @@ import sys
 import zlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from windows import WAIT_MS, next_reports
@@ -159,3 +160,16 @@ def test_self_test_on_a_folder_passes_and_names_the_skipped_photos(mixed_folder,
     assert f"self-test: Skipped b.jpg: {NOT_MEDIA}" in lines
     assert f"self-test: Skipped d.png: {TOO_LARGE}" in lines
     assert lines[-1].startswith("self-test passed: 20 frames")
+
+
+def test_photos_of_other_sizes_all_reach_the_annotated_video(two_photos, tiny_checkpoint,
+                                                            tmp_path):
+    """OpenCV's encoder drops frames of another size than the first without a word."""
+    from test_robustness import video_frames
+
+    out, video = tmp_path / "poses.jsonl", tmp_path / "poses.mp4"
+    assert len({cv2.imread(str(p)).shape for p in two_photos.iterdir()}) == 2
+    code = main(["infer", "--input", str(two_photos), "--json", str(out), "--out", str(video),
+                 "--checkpoint", str(tiny_checkpoint), "--device", "cpu"])
+    assert code == 0
+    assert video_frames(video) == len(out.read_text().splitlines()) == 2

@@ -28,6 +28,7 @@ from typing import IO
 import cv2
 import numpy as np
 
+from app.engine.clips import letterbox
 from app.engine.pipeline import PoseResult
 from app.engine.sources import IMAGE_EXTENSIONS, SkippedFile
 from app.pose.skeleton import Skeleton
@@ -273,7 +274,9 @@ class JsonLinesWriter:
 
 
 class VideoWriter:
-    """MP4 (mp4v) of annotated frames; the size is fixed by the first frame.
+    """MP4 (mp4v) of annotated frames; the size is fixed by the first frame, and later frames
+    of another size (the photos of a folder) are letterboxed into it: the encoder would drop
+    them without a word.
 
     Frames go to a temporary file that replaces ``path`` on :meth:`close` (a video of no frames
     replaces nothing); :meth:`discard` leaves ``path`` as it was.
@@ -283,6 +286,7 @@ class VideoWriter:
         self.path = Path(path)
         self.fps = fps if fps and fps > 0 else 30.0
         self._writer: cv2.VideoWriter | None = None
+        self._size: tuple[int, int] = (0, 0)  # (width, height), from the first frame
         self._file_on_disk: AtomicFile | None = None
         self.frames = 0
         folder = _final_target(self.path).parent
@@ -292,12 +296,15 @@ class VideoWriter:
     def write(self, image: np.ndarray) -> None:
         if self._writer is None:
             self._open(image.shape[1], image.shape[0])
+        if (image.shape[1], image.shape[0]) != self._size:
+            image = letterbox(image, self._size)
         if self.frames % DISK_CHECK_EVERY == 0:
             self._check_free_space()
         self._writer.write(image)
         self.frames += 1
 
     def _open(self, width: int, height: int) -> None:
+        self._size = (width, height)
         self._file_on_disk = AtomicFile(self.path)
         self._writer = cv2.VideoWriter(str(self._file_on_disk.path),
                                        cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height))
