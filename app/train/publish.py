@@ -27,11 +27,13 @@ from app.model.runner import cpu_name
 from app.train.data import Augmentation, split_dataset
 from app.train.evaluate import (
     Evaluation,
+    LiveCheck,
     TruncationCheck,
     ValidationSlice,
     framing_check,
     predict_live,
     score,
+    small_person_check,
     truncation_check,
 )
 from app.train.stages import describe_stages, stages_of
@@ -101,9 +103,10 @@ def publish(run_dir: Path, datasets: list[str], target: Path, force: bool = Fals
     images = [im for held_out in slices.values() for im in held_out.images]
     truncation = truncation_check(predictor, people, images, DEFAULT_THRESHOLD)
     framing = framing_check(pipeline, people, images, DEFAULT_THRESHOLD)
+    small = small_person_check(pipeline, people, images)
     latencies = [model_latency(predictor, k) for k in range(1, loaded.spec.config.stacks + 1)]
     card = model_card(best, target.name, judge, reports, truncation, framing, latencies,
-                      predictor.precision, lever_table(ablations or {}, judge))
+                      predictor.precision, lever_table(ablations or {}, judge), small)
     target.parent.mkdir(parents=True, exist_ok=True)
     replace_file(target, best.read_bytes())
     replace_file(target.parent / "README.md", card.encode("utf-8"))
@@ -197,7 +200,7 @@ def describe_augmentation(recipe: dict) -> str:
 
 def model_card(path: Path, name: str, judge: str, reports: list[SliceReport],
                truncation: TruncationCheck, framing: TruncationCheck, latencies: list[Latency],
-               precision: str, levers: str) -> str:
+               precision: str, levers: str, small: LiveCheck) -> str:
     loaded = load_checkpoint(path)
     spec, training = loaded.spec, loaded.spec.training
     config = spec.config
@@ -225,6 +228,8 @@ def model_card(path: Path, name: str, judge: str, reports: list[SliceReport],
     history_header = " | ".join(f"{r.name}" for r in reports)
     speed = "\n".join(f"| {lat.stacks} | {lat.median_ms:.1f} | {lat.p90_ms:.1f} | "
                       f"{flops[lat.stacks - 1] / 1e9:.2f} |" for lat in latencies)
+    small_row = (f"| every slice, the person a third of a 640x480 frame high | "
+                 f"{percent_row(small.evaluation.per_stack)} | {small.true_box:.1f} |")
     lever_section = (f"\n## What each lever contributed\nBest validation of runs that differ "
                      f"by one lever (each run's own log, the same slices):\n\n{levers}\n"
                      if levers else "")
@@ -276,13 +281,20 @@ Left and right: the share of people who score more joints with the predicted lef
 exchanged: {mirrored}.
 
 ## In the app: no box given
-The app must find the person itself: the first frame is searched whole (letterboxed), and each
-later frame in the box tracked from the last pose. Each validation photo shown as a still,
-smoothing off, PCK@0.2 after each frame, beside the figure with the true box:
+The app must find the person itself: a frame with no track is searched (the whole frame and
+zoomed windows over it, the most confident candidate's box refined on that frame until it
+settles), and each later frame is tracked from the last pose. Each validation photo shown as
+a still, smoothing off, PCK@0.2 after each frame, beside the figure with the true box:
 
 | slice | {frame_header} | true box |
 |---|{"|".join(["---"] * (len(reports[0].live.per_stack) + 1))}|
 {live}
+{small_row}
+
+The last row is a person far from the camera: each photo shrunk so its person is a third of
+the frame high, at a random place in it. The app found a person in
+{" / ".join(f"{v:.1f}" for v in small.found)}% of those photos in frames
+{" / ".join(str(k + 1) for k in range(len(small.found)))}.
 
 ## Joints outside the crop
 Measured on the people of every slice together. With the person's box shifted by half its
