@@ -19,28 +19,27 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/hourglass-pose
 
-test: $(STAMP)
-	$(VENV)/bin/ruff check app tests
+test: lint
 	$(PY) -m pytest
 
+# Python style; the release workflow (.github/jactionlint.yaml says what it allows) with the
+# shell scripts in it; CI's script.
 lint: $(STAMP)
-	$(VENV)/bin/ruff check app tests
+	$(VENV)/bin/ruff check app tests packaging assets
+	$(VENV)/bin/jactionlint --shellcheck=$(VENV)/bin/shellcheck .github/workflows/*.yml
+	$(VENV)/bin/shellcheck .ci/run
 
 bench: $(STAMP)
 	$(VENV)/bin/hourglass-pose bench
 
 # The one-folder app dist/hourglass-pose/ (build.spec says what it holds and leaves out), the
 # archive users download, and a size report that fails past the limit (for the CPU build; a
-# CUDA build is several GiB: `make package SIZE_LIMIT_MIB=6000`).
-VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' app/__init__.py)
-ARCHIVE := dist/hourglass-pose-$(VERSION)-linux-$(shell uname -m).tar.gz
+# CUDA build is several GiB: `make package SIZE_LIMIT_MIB=6000`).  packaging/build.py does it
+# all, the same on every system (CI and the release workflow run it too).
 SIZE_LIMIT_MIB ?= 800
 
 package: $(STAMP)
-	$(VENV)/bin/pyinstaller --noconfirm --clean build.spec
-	tar -C dist -czf $(ARCHIVE) hourglass-pose
-	$(PY) packaging/size_report.py dist/hourglass-pose --archive $(ARCHIVE) \
-	    --limit-mib $(SIZE_LIMIT_MIB)
+	$(PY) packaging/build.py --limit-mib $(SIZE_LIMIT_MIB)
 
 clean:
 	rm -rf build dist $(VENV)

@@ -1,4 +1,5 @@
-"""Size of a PyInstaller one-folder build, per top-level folder of its ``_internal/``.
+"""Size of a PyInstaller one-folder build, per top-level folder of its ``_internal/`` (or of
+a macOS bundle's ``Contents/Frameworks/`` and ``Contents/Resources/``).
 
     python packaging/size_report.py dist/hourglass-pose [--before OTHER_BUILD]
         [--archive dist/hourglass-pose-X-linux-x86_64.tar.gz] [--limit-mib 800] [--markdown]
@@ -6,7 +7,7 @@
 Sizes are the bytes of regular files (links count nothing) in MiB (2**20 bytes, as ``du -sm``).
 Loose shared libraries at the top of ``_internal/`` are one row.  With ``--before``, a second
 build (e.g. an untrimmed one) gives a before column.  ``--limit-mib`` makes the report fail
-(exit 1) when the folder is larger: ``make package`` uses it, so that a new dependency cannot
+(exit 1) when the folder is larger: packaging/build.py uses it, so that a new dependency cannot
 quietly bloat the download.  Dangling links fail it too.  Needs only the standard library.
 """
 
@@ -33,17 +34,30 @@ def file_sizes(folder: Path) -> dict[Path, int]:
     return sizes
 
 
+# Where PyInstaller puts all but the executable: _internal/ of a one-folder build, or a macOS
+# bundle's Frameworks/ (code) and Resources/ (data; the two link to each other's files).
+LIBRARY_FOLDERS = (("_internal",), ("Contents", "Frameworks"), ("Contents", "Resources"))
+SHARED_LIBRARY_MARKS = (".so", ".dll", ".pyd", ".dylib")
+
+
+def row(parts: tuple[str, ...]) -> str:
+    """The report row of a file: the executable, a folder of the libraries, or loose files."""
+    for prefix in LIBRARY_FOLDERS:
+        inner = parts[len(prefix):]
+        if parts[:len(prefix)] == prefix and inner:
+            if len(inner) > 1:
+                return inner[0] + "/"
+            return LOOSE if any(mark in inner[0] for mark in SHARED_LIBRARY_MARKS) else inner[0]
+    if len(parts) == 1 or parts[:2] == ("Contents", "MacOS"):
+        return f"{parts[-1]} (the executable)"
+    return "/".join(parts)  # a bundle's own files: Info.plist, its code signature
+
+
 def group(build: Path) -> Counter:
-    """Bytes per row: the executable, each folder under _internal/, loose files there."""
+    """Bytes per row: the executable, each folder of the libraries, loose files there."""
     rows: Counter = Counter()
     for path, size in file_sizes(build).items():
-        parts = path.parts
-        if len(parts) == 1:
-            rows[f"{parts[0]} (the executable)"] += size
-        elif len(parts) == 2:  # a file directly in _internal/
-            rows[LOOSE if ".so" in parts[1] else parts[1]] += size
-        else:
-            rows[parts[1] + "/"] += size
+        rows[row(path.parts)] += size
     return rows
 
 
@@ -92,7 +106,8 @@ def table(builds: list[Counter], markdown: bool) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("build", type=Path, help="the one-folder build, e.g. dist/hourglass-pose")
+    parser.add_argument("build", type=Path, help="the one-folder build, e.g. dist/hourglass-pose, "
+                        "or a macOS bundle")
     parser.add_argument("--before", type=Path, help="another build to compare with")
     parser.add_argument("--archive", type=Path, help="also print this archive's size")
     parser.add_argument("--limit-mib", type=float, help="fail if the folder is larger")
