@@ -48,15 +48,28 @@ from app.pose.smoothing import OneEuroFilter
 # LSPet photos held still (60.4 against 56.9 after four frames, 150 photos), the person
 # being smaller in the crop than the network learnt them.
 TRACKING_MARGIN = 1.3
-# Half the joints must be confident to count as a person (to keep following, or to have
-# found one): fewer is more often a cut to another scene than a person half out of view.
-TRACKING_MIN_JOINT_FRACTION = 0.5
-TRACKING_MIN_CONFIDENCE = 0.3
+# A person is found when half the joints score 0.3 or more: fewer is more often a wall or a
+# cut to another scene than a person half out of view.  Once found, they are followed while
+# 40% of the joints score 0.2 (a lower bar, as MediaPipe's tracking threshold is below its
+# detection threshold): with one bar, the bench's drawn figure, which one stack sees dimly,
+# was lost and searched for again in one frame out of six.  The box is built around every
+# joint scoring 0.1: the dimmer ones still say where the person reaches.
+FIND_MIN_JOINT_FRACTION = 0.5
+FIND_MIN_CONFIDENCE = 0.3
+FOLLOW_MIN_JOINT_FRACTION = 0.4
+FOLLOW_MIN_CONFIDENCE = 0.2
+BOX_MIN_CONFIDENCE = 0.1
 # How far the box may close in: at most to half its side per step, and never below a fifth
 # of the frame's shorter side.  A crop much smaller than the person is a blur to the network,
 # whose confident-looking answers on it would shrink the box again, down to a pixel.
 TRACKING_MAX_ZOOM_IN = 0.5
 TRACKING_MIN_FRAME_FRACTION = 0.2
+# Joints lost at the box's edge are not followed inwards: the network hides joints its crop
+# cuts off, so a box rebuilt around the joints still seen closes in on part of the person (a
+# pair of legs) and stays there.  When a frame sees this many confident joints fewer than the
+# last, the box widens around its centre instead, and the lost joints come back into view.
+JOINTS_LOST_TO_WIDEN = 2
+WIDEN = 1.25
 
 # Acquisition.  Windows over the frame, their sides as fractions of its shorter side, each
 # size overlapping its neighbours by half: 0.75 holds a person half the frame high, 0.5 one
@@ -121,7 +134,7 @@ class PoseResult:
     heatmaps: np.ndarray | None = None  # (K, J, H, W) when asked for
     # crop, model and decode summed over every crop the frame ran; smooth
     timings_ms: dict[str, float] = field(default_factory=dict)
-    found: bool = True  # enough confident joints to be a person (and to be followed)
+    found: bool = True  # a person is followed (with tracking off: half the joints confident)
     searched: bool = False  # this frame was searched for the person (not tracked)
     chosen: bool = False  # the person followed is one the user chose
     crops: int = 1  # crops the network ran on for this frame
@@ -222,23 +235,40 @@ def box_settled(old: CropBox, new: CropBox, fraction: float = SETTLED_FRACTION) 
 
 
 def person_found(confidences: np.ndarray) -> bool:
-    """Enough joints confident to call it a person: the bar to follow them too."""
-    confident = np.asarray(confidences) >= TRACKING_MIN_CONFIDENCE
-    return bool(confident.sum() >= TRACKING_MIN_JOINT_FRACTION * len(confident))
+    """Enough confident joints to call it a person."""
+    return enough_joints(confidences, FIND_MIN_CONFIDENCE, FIND_MIN_JOINT_FRACTION)
+
+
+def still_followed(confidences: np.ndarray) -> bool:
+    """Enough confident joints to go on following a person found before."""
+    return enough_joints(confidences, FOLLOW_MIN_CONFIDENCE, FOLLOW_MIN_JOINT_FRACTION)
+
+
+def enough_joints(confidences: np.ndarray, confidence: float, fraction: float) -> bool:
+    confident = np.asarray(confidences) >= confidence
+    return bool(confident.sum() >= fraction * len(confident))
 
 
 def next_box(keypoints: np.ndarray, confidences: np.ndarray, box: CropBox,
-             frame_short_side: int, margin: float = TRACKING_MARGIN) -> CropBox | None:
-    """The box around this pose's confident joints, or None if it is no person; it closes in
-    on the last box by at most TRACKING_MAX_ZOOM_IN, and never below a fifth of the frame."""
-    if not person_found(confidences):
+             frame_short_side: int, joints_before: int = 0) -> CropBox | None:
+    """The box around this pose's confident joints, or None if it is no person to follow; it
+    closes in on the last box by at most TRACKING_MAX_ZOOM_IN, and never below a fifth of the
+    frame.  With JOINTS_LOST_TO_WIDEN fewer confident joints than ``joints_before`` (the pose
+    ``box`` came from), ``box`` widened instead."""
+    if not still_followed(confidences):
         return None
-    tracked = box_from_keypoints(keypoints, confidences >= TRACKING_MIN_CONFIDENCE, margin)
+    if confident_joints(confidences) <= joints_before - JOINTS_LOST_TO_WIDEN:
+        return replace(box, side=box.side * WIDEN)
+    tracked = box_from_keypoints(keypoints, confidences >= BOX_MIN_CONFIDENCE, TRACKING_MARGIN)
     if tracked is None:
         return None
     side = max(tracked.side, box.side * TRACKING_MAX_ZOOM_IN,
                frame_short_side * TRACKING_MIN_FRAME_FRACTION)
     return replace(tracked, side=side)
+
+
+def confident_joints(confidences: np.ndarray) -> int:
+    return int((np.asarray(confidences) >= FOLLOW_MIN_CONFIDENCE).sum())
 
 
 def point_to_box_distance(x: float, y: float, box: CropBox) -> float:
@@ -337,6 +367,7 @@ class PosePipeline:
         self.spec = predictor.spec
         self.smoother = OneEuroFilter()
         self._next_box: CropBox | None = None
+        self._joints_seen = 0  # confident joints of the pose the next box comes from
         self._scene: np.ndarray | None = None  # the last frame's scene_sample
         self._search_after = -math.inf  # frame time before which only the whole frame runs
         self._last_time = -math.inf
@@ -382,7 +413,8 @@ class PosePipeline:
             look = None
             if self._next_box is not None and not cut:
                 look = self._look(image, [self._next_box], options, clock)[0]
-                searched = not look.found  # lost in its box: search this very frame
+                # Lost in its box (left, or a cut the colours missed): search this very frame.
+                searched = not still_followed(look.stack_confidences[-1])
             if searched:
                 look = self._acquire(image, frame.timestamp, cut, options, clock)
 
@@ -394,8 +426,11 @@ class PosePipeline:
         else:
             self.smoother.reset()
         short_side = min(width, height)
-        self._next_box = (next_box(keypoints, confidences, look.box, short_side)
+        joints_before = 0 if searched else self._joints_seen
+        self._next_box = (next_box(keypoints, confidences, look.box, short_side, joints_before)
                           if options.tracking else None)
+        self._joints_seen = confident_joints(confidences)
+        found = self._next_box is not None if options.tracking else look.found
         if self._chosen_box is not None and self._next_box is not None:
             self._chosen_box = self._next_box
         clock.lap("smooth")
@@ -409,7 +444,7 @@ class PosePipeline:
             stacks=len(look.stack_points),
             heatmaps=look.heatmaps if options.keep_heatmaps else None,
             timings_ms=clock.ms,
-            found=look.found,
+            found=found,
             searched=searched,
             chosen=self._chosen_box is not None,
             crops=clock.crops,
@@ -456,7 +491,7 @@ class PosePipeline:
         if choice.is_point:
             def nearness(look: _Look) -> tuple[float, float]:
                 extent = box_from_keypoints(look.stack_points[-1],
-                                            look.stack_confidences[-1] >= TRACKING_MIN_CONFIDENCE)
+                                            look.stack_confidences[-1] >= FIND_MIN_CONFIDENCE)
                 distance = (point_to_box_distance(choice.x, choice.y, extent)
                             if extent is not None else math.inf)
                 return -distance, candidate_score(look)
