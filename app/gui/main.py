@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QSettings, QTimer
+from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app import __version__
@@ -97,7 +97,10 @@ def run_self_test(media: str | None, checkpoint: str | None = None, device: str 
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from app.gui.window import MainWindow
 
-    app = make_application()
+    make_application()
+    # A loop of its own, not the application's: quitting it leaves the application able to run
+    # on (a test suite, or a caller that goes on to open the app).
+    loop = QEventLoop()
     settings = QSettings(QSettings.IniFormat, QSettings.UserScope, "HourglassPose", "self-test")
     settings.clear()
     window = MainWindow(checkpoint, device, settings=settings)
@@ -117,15 +120,15 @@ def run_self_test(media: str | None, checkpoint: str | None = None, device: str 
         if not (len(result.keypoints) and np.isfinite(result.keypoints).all()):
             state.failure = "a frame came back without a skeleton"
         if state.frames >= frames or state.failure:
-            app.quit()
+            loop.quit()
 
     def on_failure(kind: str, message: str) -> None:
         state.failure = f"{kind}: {message}"
-        app.quit()
+        loop.quit()
 
     def give_up() -> None:
         state.failure = f"timed out after {timeout_s:.0f} s with {state.frames} frames"
-        app.quit()
+        loop.quit()
 
     window.frame_shown.connect(on_frame)
     window.worker_failed.connect(on_failure)
@@ -133,7 +136,7 @@ def run_self_test(media: str | None, checkpoint: str | None = None, device: str 
     window.worker.file_skipped.connect(skipped.append)
     QTimer.singleShot(int(timeout_s * 1000), give_up)
     QTimer.singleShot(0, lambda: window.request_source.emit(SourceRequest(source)))
-    app.exec()
+    loop.exec()
     if screenshot and not window.grab().save(screenshot):
         state.failure = state.failure or f"could not save the screenshot {screenshot}"
     stacks = window.last_report.result.stacks if window.last_report else 0
