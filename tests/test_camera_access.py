@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+import test_gui_app
 from windows import WAIT_MS
 
 from app.engine import camera_access
@@ -24,7 +24,6 @@ from app.engine.camera_access import (
     programs_holding,
     windows_refusal,
 )
-from app.gui.window import MainWindow
 
 
 def test_the_probe_of_this_machine_answers_without_raising():
@@ -114,19 +113,10 @@ def test_programs_holding_skip_processes_that_vanish_or_hide(tmp_path):
 
 
 # --- in the window ---------------------------------------------------------------------------
+window = test_gui_app.window  # the fixture: the real window, its model loaded
+
 REFUSAL = CameraRefusal("macOS does not let Hourglass Pose use the camera",
                         "Turn on Hourglass Pose in System Settings ▸ Privacy & Security ▸ Camera.")
-
-
-@pytest.fixture
-def window(qtbot, tiny_checkpoint, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(str(tiny_checkpoint), "cpu", settings=settings)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.model is not None, timeout=WAIT_MS)
-    yield win
-    win.stop_worker()
 
 
 def test_a_refused_camera_at_start_names_the_setting_and_offers_a_file(qtbot, window,
