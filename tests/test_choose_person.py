@@ -76,6 +76,8 @@ def test_a_chosen_person_who_leaves_is_awaited_where_they_were(pipeline, two_peo
     assert all(r.chosen and not r.found for r in away)  # not the jumper instead
     back = show(pipeline, frame, 30)  # a second later: searched again where they were
     assert back.chosen and back.found and runner.pck(back.keypoints) >= 0.7
+    pipeline.reset()  # another source: the choice goes with the person
+    assert not show(pipeline, jumper_alone, 31).chosen
 
 
 def test_a_click_on_the_mirrored_view_chooses_the_person_under_the_pointer(

@@ -376,8 +376,10 @@ class PosePipeline:
         self._chosen_box: CropBox | None = None  # where the chosen person was last seen
 
     def reset(self) -> None:
-        """Forget the person and the scene: the next frame is searched and not smoothed."""
+        """Forget the person (a chosen one too) and the scene: the next frame is searched and
+        not smoothed."""
         self._next_box = None
+        self._pending_choice = self._chosen_box = None
         self._scene = None
         self._search_after = -math.inf
         self.smoother.reset()
