@@ -142,6 +142,10 @@ def run_self_test(media: str | None, checkpoint: str | None = None, device: str 
     stacks = window.last_report.result.stacks if window.last_report else 0
     device_name = window.model.device if window.model else "none"
     window.close()
+    # A frame in hand (a person search on a busy machine) can outlast the close's own wait;
+    # returning with the worker's thread still running would abort the process.
+    if not window.stop_worker(60_000):
+        state.failure = state.failure or "the pose worker did not stop within a minute"
     if state.failure is None and state.heatmap_frames == 0:
         state.failure = "no heatmaps reached the heatmap panel"
     for message in skipped:
