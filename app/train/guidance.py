@@ -27,7 +27,7 @@ from app.pose.skeleton import LSP14
 from app.train.data import Annotation, DatasetSplit, SoftTarget
 from app.train.teacher import TeacherError, TeacherTargets, cache_path, upright_rotation
 
-LIMBS = tuple(range(12))  # LSP14's joints without neck and head top
+IS_LIMB = np.arange(LSP14.num_joints) < 12  # LSP14's joints but neck and head top
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,7 @@ def agreement(teacher: np.ndarray, joints: np.ndarray, labelled: np.ndarray, tor
               threshold: float) -> int:
     """How many labelled limb joints lie within ``threshold`` torso of the teacher's."""
     close = np.hypot(*(teacher - joints).T) <= threshold * torso
-    limbs = np.zeros(len(joints), bool)
-    limbs[list(LIMBS)] = True
-    return int((close & labelled & limbs).sum())
+    return int((close & labelled & IS_LIMB).sum())
 
 
 def exchanged(annotation: Annotation) -> Annotation:
@@ -80,8 +78,7 @@ def repair_swap(annotation: Annotation, teacher: np.ndarray, confidence: np.ndar
                 rules: GuidanceRules) -> Annotation | None:
     """The labels with left and right exchanged when the teacher says so, else None."""
     torso = person_torso(annotation)
-    limbs = annotation.visible.copy()
-    limbs[12:] = False
+    limbs = annotation.visible & IS_LIMB
     if not np.isfinite(torso) or not limbs.any() or upright_rotation(annotation) != 0.0:
         return None
     if confidence[limbs].mean() < rules.swap_confidence:

@@ -21,7 +21,7 @@ from pathlib import Path
 from app.engine.benchmark import Latency, model_latency
 from app.engine.drawing import DEFAULT_THRESHOLD
 from app.engine.pipeline import PosePipeline, create_predictor
-from app.model.checkpoint import load_checkpoint
+from app.model.checkpoint import LoadedModel, load_checkpoint
 from app.model.complexity import flops_per_stack_count, parameter_count
 from app.model.runner import cpu_name
 from app.train.data import Augmentation, split_dataset
@@ -105,7 +105,7 @@ def publish(run_dir: Path, datasets: list[str], target: Path, force: bool = Fals
     framing = framing_check(pipeline, people, images, DEFAULT_THRESHOLD)
     small = small_person_check(pipeline, people, images)
     latencies = [model_latency(predictor, k) for k in range(1, loaded.spec.config.stacks + 1)]
-    card = model_card(best, target.name, judge, reports, truncation, framing, latencies,
+    card = model_card(loaded, best, target.name, judge, reports, truncation, framing, latencies,
                       predictor.precision, lever_table(ablations or {}, judge), small)
     target.parent.mkdir(parents=True, exist_ok=True)
     replace_file(target, best.read_bytes())
@@ -198,10 +198,10 @@ def describe_augmentation(recipe: dict) -> str:
     return ", ".join(parts)
 
 
-def model_card(path: Path, name: str, judge: str, reports: list[SliceReport],
+def model_card(loaded: LoadedModel, path: Path, name: str, judge: str,
+               reports: list[SliceReport],
                truncation: TruncationCheck, framing: TruncationCheck, latencies: list[Latency],
                precision: str, levers: str, small: LiveCheck) -> str:
-    loaded = load_checkpoint(path)
     spec, training = loaded.spec, loaded.spec.training
     config = spec.config
     recipe = training.get("recipe", {})
