@@ -200,9 +200,35 @@ def test_fault_huge_image_in_the_window_is_shown_reduced_and_memory_stays_bounde
     print("\nhuge image in the window, MB over the start, per frame:", [round(v) for v in levels])
     assert report.image.shape == (6000, 8000, 3)  # the model and snapshots see it whole
     assert max(window.video.last_frame().shape[:2]) == DISPLAY_MAX_SIDE
-    # The worker waits for the window: frames (144 MB each) do not pile up between them.
-    assert max(levels[6:]) - max(levels[:6]) < 300
-    assert max(levels) < 2000
+    # Frames of 144 MB held by design: the still itself, the reader's queue of two, the one
+    # the worker is on, two reports in flight and the one the window keeps; how fast that
+    # level is reached depends on the machine, so only the level is checked here (the
+    # back-pressure that bounds it is test_fault_a_window_that_falls_behind_...).
+    assert max(levels) < 8 * 144 + 300
+
+
+def test_fault_a_window_that_falls_behind_holds_the_worker_back(qtbot, tiny_checkpoint,
+                                                                  lspet_image):
+    """Reports not yet drawn stop the worker at MAX_REPORTS_IN_FLIGHT; each one drawn lets
+    exactly one more through (the worker runs on this thread here, so its timer is driven
+    by qtbot's waits and nothing else can acknowledge a report)."""
+    worker = worker_module.PoseWorker(str(tiny_checkpoint), "cpu")
+    reports: list = []
+    worker.frame_ready.connect(reports.append)
+    worker.start()
+    worker.open_source(worker_module.SourceRequest(str(lspet_image)))
+    try:
+        qtbot.waitUntil(lambda: len(reports) >= worker_module.MAX_REPORTS_IN_FLIGHT,
+                        timeout=WAIT_MS)
+        qtbot.wait(1500)  # fifteen ticks of a still image at 10 frames/s
+        assert len(reports) == worker_module.MAX_REPORTS_IN_FLIGHT
+        worker.report_shown()
+        qtbot.waitUntil(lambda: len(reports) > worker_module.MAX_REPORTS_IN_FLIGHT,
+                        timeout=WAIT_MS)
+        qtbot.wait(1000)
+        assert len(reports) == worker_module.MAX_REPORTS_IN_FLIGHT + 1
+    finally:
+        worker.shutdown()
 
 
 # --- media: what the window says --------------------------------------------------------------

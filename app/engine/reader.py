@@ -3,7 +3,8 @@
 Two policies, one class.  A live source (a camera) keeps only its newest frame: when the
 model is slower than the camera, older frames are dropped, so the pose never lags behind the
 person.  A file keeps a short queue and never drops: every frame of a video is processed,
-while the next one is already being decoded.
+while the next one is already being decoded; the queue is all it reads ahead (a frame of a huge
+photo is 144 MB).
 """
 
 from __future__ import annotations
@@ -33,14 +34,15 @@ class FrameReader:
     def _run(self) -> None:
         try:
             while True:
+                if not self.latest_only:  # room first: no frame waits outside the queue
+                    with self._condition:
+                        self._condition.wait_for(
+                            lambda: len(self._frames) < self._capacity or self._stopping)
                 frame = self.source.read()
                 with self._condition:
                     if frame is None or self._stopping:
                         break
-                    if not self.latest_only:
-                        while len(self._frames) >= self._capacity and not self._stopping:
-                            self._condition.wait()
-                    elif self._frames:
+                    if self.latest_only and self._frames:
                         self.dropped += 1
                     self._frames.append(frame)
                     self._condition.notify_all()
