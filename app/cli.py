@@ -167,13 +167,12 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_infer(args: argparse.Namespace) -> int:
-    from app.engine.output import KEYPOINTS, VIDEO, check_outputs
+    from app.engine.output import PoseRecorder
 
     if args.max_frames is not None and args.max_frames < 1:
         raise UsageError("--max-frames must be 1 or more")
     media = [] if args.input.isascii() and args.input.isdigit() else [args.input]  # a camera
-    outputs = [(args.json, KEYPOINTS)] + ([(args.out, VIDEO)] if args.out else [])
-    check_outputs(outputs, inputs=media)  # before a thing is loaded, opened or written
+    PoseRecorder.check(args.json, args.out, inputs=media)  # before a thing is loaded or opened
 
     from app.engine.pipeline import PipelineOptions, PosePipeline, create_predictor
     from app.model.checkpoint import load_model
@@ -213,23 +212,13 @@ def infer_frames(args: argparse.Namespace, pipeline: PosePipeline, options: Pipe
     """
     from tqdm import tqdm
 
-    from app.engine.drawing import draw_pose
-    from app.engine.output import (
-        JsonLinesWriter,
-        VideoWriter,
-        keep_or_discard,
-        pose_record,
-        skipped_record,
-    )
+    from app.engine.output import PoseRecorder
     from app.engine.sources import open_source
 
     skeleton = pipeline.spec.skeleton
-    frames = reported = 0
+    reported = 0
     with open_source(args.input) as source:
-        json_writer = JsonLinesWriter(args.json)
-        writers = [json_writer]
-        if args.out:
-            writers.append(VideoWriter(args.out, source.fps or 30.0))
+        recorder = PoseRecorder(args.json, args.out, source.fps)
         total = source.frame_count
         if args.max_frames is not None:
             total = min(total or args.max_frames, args.max_frames)
@@ -239,7 +228,7 @@ def infer_frames(args: argparse.Namespace, pipeline: PosePipeline, options: Pipe
             nonlocal reported
             for skip in source.skipped_before(before, reported):
                 bar.write(f"hourglass-pose: skipped {skip.name}: {skip.reason}", file=sys.stderr)
-                json_writer.write(skipped_record(skip))
+                recorder.record_skipped(skip)
                 reported += 1
 
         keep = False
@@ -251,24 +240,19 @@ def infer_frames(args: argparse.Namespace, pipeline: PosePipeline, options: Pipe
                     report_skipped(frame.index)
                     if source.independent_frames:
                         pipeline.reset()  # a photo of its own: searched whole, not smoothed
-                    result = pipeline.process(frame, options)
-                    json_writer.write(pose_record(result, skeleton, frame.file))
-                    if args.out:
-                        writers[1].write(draw_pose(frame.image.copy(), result.keypoints,
-                                                   result.confidences, skeleton))
-                    frames += 1
+                    recorder.record(frame, pipeline.process(frame, options), skeleton)
                     bar.update(1)
-                    if stop.received is not None or frames == args.max_frames:
+                    if stop.received is not None or recorder.frames == args.max_frames:
                         break
                 else:
                     report_skipped(None)
             except KeyboardInterrupt:  # a second Ctrl-C, or one before the handlers were set
                 stop.received = stop.received or signal.SIGINT
-            keep = frames > 0
+            keep = recorder.frames > 0
         finally:
             bar.close()
-            keep_or_discard(writers, keep)
-    return frames, reported
+            recorder.close(keep)
+    return recorder.frames, reported
 
 
 class StopSignals:

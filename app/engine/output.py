@@ -1,9 +1,10 @@
 """Writing results: keypoints as JSON lines, annotated video and snapshots, never at the cost of
 a file the user already had.
 
-The JSON-lines format is shared by ``infer`` and the app's recordings: one object per frame
-with the frame index, its time, the crop box and every joint by name, in true (unmirrored)
-frame pixels.
+``infer`` and the app's Record write through one :class:`PoseRecorder`, and the app's
+Snapshot through :func:`write_snapshot`.  The JSON-lines format is one object per frame with
+the frame index, its time, the crop box and every joint by name, in true (unmirrored) frame
+pixels.
 
 Every output is checked before anything is opened for writing (:func:`check_outputs`), then
 written under a temporary name in its own folder and renamed over the target only when the
@@ -29,8 +30,9 @@ import cv2
 import numpy as np
 
 from app.engine.clips import letterbox
+from app.engine.drawing import draw_pose
 from app.engine.pipeline import PoseResult
-from app.engine.sources import IMAGE_EXTENSIONS, SkippedFile
+from app.engine.sources import IMAGE_EXTENSIONS, Frame, SkippedFile
 from app.pose.skeleton import Skeleton
 
 # OpenCV's video encoder does not report a full disk: it drops frames, then cannot write the
@@ -282,9 +284,9 @@ class VideoWriter:
     replaces nothing); :meth:`discard` leaves ``path`` as it was.
     """
 
-    def __init__(self, path: str | Path, fps: float) -> None:
+    def __init__(self, path: str | Path, fps: float | None) -> None:
         self.path = Path(path)
-        self.fps = fps if fps and fps > 0 else 30.0
+        self.fps = fps if fps and fps > 0 else 30.0  # a source that does not say
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] = (0, 0)  # (width, height), from the first frame
         self._file_on_disk: AtomicFile | None = None
@@ -390,3 +392,65 @@ def write_image(path: str | Path, image: np.ndarray) -> None:
         file_on_disk.discard()
         raise OutputError(f"{path}: could not be written ({error.strerror})") from error
     file_on_disk.commit()
+
+
+class PoseRecorder:
+    """One recording: each frame's pose as a JSON line and, where a video is asked for, the
+    frame with its pose drawn on a copy, as an MP4.  ``infer`` and the app's Record both use it.
+
+    Both files replace their targets only when :meth:`close` keeps them; until then, and when
+    the recording is not kept, whatever was there stays as it was.
+    """
+
+    def __init__(self, keypoints_path: str | Path, video_path: str | Path | None = None,
+                 fps: float | None = None) -> None:
+        self.keypoints = JsonLinesWriter(keypoints_path)
+        try:
+            self.video = VideoWriter(video_path, fps) if video_path is not None else None
+        except OutputError:
+            self.keypoints.discard()
+            raise
+        self.frames = 0  # frames recorded whole (every file has them)
+
+    @staticmethod
+    def check(keypoints_path: str | Path, video_path: str | Path | None = None,
+              inputs: Iterable[str | Path] = ()) -> None:
+        """Raises OutputError unless the targets may be written (see :func:`check_outputs`),
+        before anything is opened."""
+        outputs = [(keypoints_path, KEYPOINTS)]
+        if video_path is not None:
+            outputs.append((video_path, VIDEO))
+        check_outputs(outputs, inputs)
+
+    def record(self, frame: Frame, result: PoseResult, skeleton: Skeleton) -> None:
+        """One frame.  Keypoints first: a full disk shows there (the video encoder fails
+        silently), and then the video holds no frame that the keypoints lack."""
+        self.keypoints.write(pose_record(result, skeleton, frame.file))
+        if self.video is not None:
+            self.video.write(draw_pose(frame.image.copy(), result.keypoints, result.confidences,
+                                       skeleton))
+        self.frames += 1
+
+    def record_skipped(self, skipped: SkippedFile) -> None:
+        """A photo of a folder that could not be read: its line says where it was, and why."""
+        self.keypoints.write(skipped_record(skipped))
+
+    @property
+    def lines(self) -> int:
+        """Lines in the keypoints file: the frames and the skipped photos."""
+        return self.keypoints.lines
+
+    def close(self, keep: bool) -> None:
+        """Finish both files (the video is finalised: until then it does not play); they
+        replace their targets (``keep``) or neither does.  A failure is an OutputError."""
+        writers: list[JsonLinesWriter | VideoWriter] = [self.keypoints]
+        if self.video is not None:
+            writers.insert(0, self.video)  # the one that must be finalised to play, first
+        keep_or_discard(writers, keep)
+
+
+def write_snapshot(path: str | Path, image: np.ndarray, source: str | None = None) -> None:
+    """The annotated frame, by the rules of every output: never over ``source`` (the file or
+    folder shown), whole or not at all.  Raises OutputError naming what went wrong."""
+    check_outputs([(path, SNAPSHOT)], [source] if source else [])
+    write_image(path, image)
