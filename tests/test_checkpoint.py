@@ -10,6 +10,7 @@ import json
 import pickle
 import tempfile
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from app.model.checkpoint import (
     save_checkpoint,
 )
 from app.model.hourglass import HourglassConfig, StackedHourglass
+from app.pose.codec import DEFAULT_SIGMA
 from app.pose.skeleton import LSP14
 
 CONFIG = HourglassConfig(stacks=2, channels=16, depth=2, joints=14, stem_channels=8)
@@ -109,6 +111,22 @@ def test_spec_survives_json_with_skeleton_sizes_and_training(saved):
     assert spec.training["epochs"] == 3  # with_training returns a copy
 
 
+def test_the_codec_travels_in_the_spec(network, tmp_path):
+    """The heatmap codec is saved with the weights: what training encoded is what decodes."""
+    path = tmp_path / "wide.safetensors"
+    save_checkpoint(path, network, replace(SPEC, sigma=3.0))
+    codec = load_checkpoint(path).spec.codec
+    assert (codec.input_size, codec.heatmap_size, codec.sigma) == (64, 16, 3.0)
+
+
+def test_a_spec_written_before_sigma_was_recorded_reads_with_the_default(network, tmp_path):
+    """Files that predate the sigma field were all trained with the default sigma."""
+    older = {k: v for k, v in SPEC.to_dict().items() if k != "sigma"}
+    path = write_safetensors(tmp_path / "older.safetensors", state_of(network), json.dumps(older))
+    assert read_spec(path).sigma == DEFAULT_SIGMA
+    assert read_spec(path).codec.dark_kernel == 5  # as these files have always been decoded
+
+
 def test_read_spec_does_not_need_the_weights_to_fit(tmp_path):
     # read_spec only parses the header: a spec with the wrong tensors still reads.
     path = write_safetensors(tmp_path / "spec.safetensors", {"x": torch.zeros(1)},
@@ -150,10 +168,12 @@ def test_fault_metadata_is_not_json(network, tmp_path):
         json.dumps({**SPEC.to_dict(), "mean": [0.5, 0.5]}),
         json.dumps({**SPEC.to_dict(), "std": [0.2, 0.0, 0.2]}),
         json.dumps({**SPEC.to_dict(), "architecture": {**CONFIG.to_dict(), "joints": 16}}),
+        json.dumps({**SPEC.to_dict(), "sigma": 0}),
+        json.dumps({**SPEC.to_dict(), "sigma": "wide"}),
     ],
     ids=["null", "list", "string", "no-skeleton", "odd-channels", "unknown-size", "bad-mean",
          "bad-edge", "bad-input-size", "negative-input", "input-not-a-multiple",
-         "two-means", "zero-std", "joints-not-names"],
+         "two-means", "zero-std", "joints-not-names", "zero-sigma", "sigma-not-a-number"],
 )
 def test_fault_metadata_incomplete_or_invalid(network, tmp_path, metadata):
     path = write_safetensors(tmp_path / "invalid.safetensors", state_of(network), metadata)

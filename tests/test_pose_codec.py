@@ -22,6 +22,7 @@ from app.pose.affine import (
     invert_affine,
     warp_crop,
 )
+from app.pose.codec import DEFAULT_SIGMA, HeatmapCodec
 from app.pose.heatmaps import decode_heatmaps, flip_back, gaussian_heatmaps, merge_flipped
 from app.pose.metrics import mirrored_hits, pck_hits, pck_percent, torso_diameters
 from app.pose.skeleton import LSP14, MPII16, Skeleton
@@ -449,3 +450,47 @@ def test_pck_of_nothing_counted_is_nan():
     mean, per_joint = pck_percent(hits, counted)
     assert math.isnan(mean)
     assert np.isnan(per_joint).all()
+
+
+# --- codec.py ---------------------------------------------------------------------------------
+
+
+def test_the_codec_sizes_its_heatmaps_by_the_stems_stride():
+    codec = HeatmapCodec(128)
+    assert (codec.heatmap_size, codec.sigma, codec.dark_kernel) == (32, DEFAULT_SIGMA, 5)
+    assert HeatmapCodec(256, sigma=1.0).heatmap_size == 64
+
+
+def test_the_dark_blur_widens_with_sigma():
+    assert [HeatmapCodec(64, sigma).dark_kernel for sigma in (1.0, 1.5, 2.0, 3.0)] == [3, 5, 5, 7]
+
+
+@pytest.mark.parametrize("sigma", [0.0, -1.0, math.nan, math.inf])
+def test_the_codec_refuses_a_sigma_that_is_no_positive_number(sigma):
+    with pytest.raises(ValueError, match="sigma"):
+        HeatmapCodec(64, sigma)
+
+
+@pytest.mark.parametrize("sigma", [1.5, 2.0, 3.0])
+def test_the_codec_decodes_what_it_encodes(sigma):
+    codec = HeatmapCodec(128, sigma)
+    joints = np.array([[10.3, 12.7], [20.6, 8.2], [15.0, 15.0]])
+    decoded, confidences = codec.decode(codec.encode(joints))
+    np.testing.assert_allclose(decoded, joints, atol=0.05)
+    assert (confidences > 0.9).all()
+
+
+def test_the_codec_decodes_as_the_default_kernel_always_has():
+    maps = gaussian_heatmaps(np.array([[7.4, 9.8], [3.2, 20.1]]), 32, 2.0) ** 1.3
+    ours, _ = HeatmapCodec(128).decode(maps)
+    np.testing.assert_array_equal(ours, decode_heatmaps(maps, "dark", 5)[0])
+
+
+@FAST
+@given(box=boxes, rotation=rotations, points=point_sets)
+def test_the_codec_maps_frame_points_to_its_heatmap_and_back(box, rotation, points):
+    codec = HeatmapCodec(64)
+    on_heatmap = codec.from_frame(points, box, rotation)
+    np.testing.assert_allclose(on_heatmap, apply_affine(crop_matrix(box, 16, rotation), points))
+    unturned = codec.from_frame(points, box)
+    np.testing.assert_allclose(codec.to_frame(unturned, box), points, atol=1e-6)

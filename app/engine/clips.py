@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.engine.sources import IMAGE_EXTENSIONS, SourceError, to_bgr8
+from app.engine.sources import IMAGE_EXTENSIONS, SourceError, UnreadableImage, read_image
 
 
 def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -47,10 +47,10 @@ def photo_clip_frames(photos: Iterable[Path], size: tuple[int, int], hold: int
                       ) -> Iterable[np.ndarray]:
     """Each readable photo, letterboxed, repeated ``hold`` times."""
     for photo in photos:
-        image = cv2.imread(str(photo), cv2.IMREAD_COLOR)
-        if image is None:
+        try:
+            frame = letterbox(read_image(photo), size)
+        except UnreadableImage:
             continue
-        frame = letterbox(to_bgr8(image), size)
         for _ in range(hold):
             yield frame
 

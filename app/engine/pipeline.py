@@ -39,8 +39,7 @@ from app.model.runner import (
     resolve_device,
     time_calls,
 )
-from app.pose.affine import CropBox, box_from_keypoints, crop_to_frame, frame_box, warp_crop
-from app.pose.heatmaps import decode_heatmaps
+from app.pose.affine import CropBox, box_from_keypoints, frame_box, warp_crop
 from app.pose.smoothing import OneEuroFilter
 
 # The box around a pose, for tracking and for refining a search: the training crop's margin
@@ -552,10 +551,10 @@ class PosePipeline:
             heatmaps = self.predictor(crops, options.stacks, options.flip)
         clock.crops += len(boxes)
         clock.lap("model")
-        points, confidences = decode_heatmaps(heatmaps, "none" if search else "dark")
+        points, confidences = self.spec.codec.decode(heatmaps, "none" if search else "dark")
         looks = []
         for index, box in enumerate(boxes):
-            frame_points = crop_to_frame(points[:, index], box, self.spec.heatmap_size)
+            frame_points = self.spec.codec.to_frame(points[:, index], box)
             looks.append(_Look(box, frame_points, confidences[:, index], heatmaps[:, index]))
         clock.lap("decode")
         return looks

@@ -36,8 +36,9 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
 # Containers sometimes report their time base, or nothing, as the frame rate.
 _MAX_SANE_FPS = 1000.0
-# Timestamps of a video that does not say its frame rate advance as if it ran at this one.
-_FALLBACK_FPS = 30.0
+# The frame rate of media that does not say one: a video's timestamps advance at it, the
+# app's drawn frames run at it, and recordings of such media are written at it.
+FALLBACK_FPS = 30.0
 # Cameras drop the odd frame (USB hiccups, exposure changes); only this many failed reads in a
 # row mean the camera is gone.
 _CAMERA_ATTEMPTS = 3
@@ -243,7 +244,7 @@ class VideoSource(FrameSource):
         self.fps = _sane_fps(self._capture.get(cv2.CAP_PROP_FPS))
         count = self._capture.get(cv2.CAP_PROP_FRAME_COUNT)
         self.frame_count = int(count) if math.isfinite(count) and count >= 1 else None
-        self._step = 1.0 / (self.fps or _FALLBACK_FPS)
+        self._step = 1.0 / (self.fps or FALLBACK_FPS)
         self._pass_start = 0.0  # where the current pass begins on the looped timeline
         self._media_time: float | None = None  # of the last frame read in this pass
         self._prime(_NOT_MEDIA)
@@ -301,9 +302,9 @@ class ImageSource(FrameSource):
         self.loop = loop
         self.frame_count = 1
         try:
-            self._image: np.ndarray | None = _load_image(path)
+            self._image: np.ndarray | None = read_image(path)
         except UnreadableImage as error:
-            raise SourceError(f"{self.description}: {error}") from error
+            raise SourceError(f"{self.description}: {error.reason}") from error
         self._shown = False
         self._started = time.perf_counter()
         self._prime(_NOT_MEDIA)
@@ -364,11 +365,11 @@ class ImageFolderSource(FrameSource):
                 self._position = 0
             path = self._files[self._position]
             try:
-                image = _load_image(path)
+                image = read_image(path)
             except UnreadableImage as error:
                 # Off the list, so a loop does not try it again; its frame number is used up.
                 del self._files[self._position]
-                self.skipped_files.append(SkippedFile(self._index, path.name, str(error)))
+                self.skipped_files.append(SkippedFile(self._index, path.name, error.reason))
                 self._index += 1
                 continue
             self._position += 1
@@ -387,7 +388,7 @@ class SyntheticSource(FrameSource):
     """Frames the app draws itself (a figure waving its arms), for self-tests with no media
     and no camera: the whole pipeline runs, though the figure is no photograph."""
 
-    fps = 30.0
+    fps = FALLBACK_FPS
 
     def __init__(self, size: tuple[int, int] = (640, 480), frames: int | None = None) -> None:
         super().__init__("generated frames")
@@ -486,17 +487,26 @@ def _sane_fps(fps: float) -> float | None:
     return fps if math.isfinite(fps) and 0 < fps <= _MAX_SANE_FPS else None
 
 
-class UnreadableImage(Exception):
-    """An image file that cannot be decoded whole; the message says why, for the user."""
+class UnreadableImage(OSError):
+    """An image file that cannot be decoded whole: the message names the file and says why,
+    ``reason`` says why alone (for messages that name the file their own way)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.reason = reason
 
 
-def _load_image(path: Path) -> np.ndarray:
-    """The image through to_bgr8; UnreadableImage when it cannot be decoded whole."""
+def read_image(path: str | Path) -> np.ndarray:
+    """An image file as (H, W, 3) uint8 BGR, the way every part of the app reads photos: the
+    EXIF orientation applied, 16-bit and grey images converted by to_bgr8, any path (non-ASCII
+    ones too), and a JPEG cut short refused rather than padded with grey.  UnreadableImage
+    when it cannot be decoded whole."""
+    path = Path(path)
     try:
         # Bytes first: cv2.imread cannot open non-ASCII paths on Windows.
         data = path.read_bytes()
     except OSError as error:
-        raise UnreadableImage(str(error.strerror or error)) from error
+        raise UnreadableImage(path, str(error.strerror or error)) from error
     if data and not _is_truncated_jpeg(data):
         try:
             decoded = cv2.imdecode(np.frombuffer(data, np.uint8), _IMREAD_FLAGS)
@@ -507,10 +517,10 @@ def _load_image(path: Path) -> np.ndarray:
         size = _declared_size(data)
         if size is not None and size[0] * size[1] > _MAX_IMAGE_PIXELS:
             raise UnreadableImage(
-                f"too large to open: {size[0]:,} x {size[1]:,} pixels, and OpenCV decodes at "
-                f"most {_MAX_IMAGE_PIXELS:,} pixels (about {_MAX_IMAGE_SIDE:,} x "
+                path, f"too large to open: {size[0]:,} x {size[1]:,} pixels, and OpenCV "
+                f"decodes at most {_MAX_IMAGE_PIXELS:,} pixels (about {_MAX_IMAGE_SIDE:,} x "
                 f"{_MAX_IMAGE_SIDE:,}); scale it down first")
-    raise UnreadableImage(_NOT_MEDIA)
+    raise UnreadableImage(path, _NOT_MEDIA)
 
 
 def _declared_size(data: bytes) -> tuple[int, int] | None:

@@ -1,12 +1,12 @@
 """Checkpoints: our safetensors format, and the public PyTorch layouts.
 
 Our format is a ``.safetensors`` file whose header metadata (key ``hourglass_pose``, JSON)
-holds the :class:`ModelSpec`: architecture sizes, input size and normalisation, the joint set
-and the training summary.  A checkpoint is untrusted input: safetensors cannot run code, and
-pickled files go through ``torch.load(weights_only=True)`` only.  A file's format is told by
-its first bytes, never its name, and weights that are not all finite numbers are refused at
-load.  Every failure is a :class:`CheckpointError` whose message says what is wrong with which
-file, and what the file is when it is no checkpoint.
+holds the :class:`ModelSpec`: architecture sizes, the heatmap codec's input size and sigma,
+normalisation, the joint set and the training summary.  A checkpoint is untrusted input:
+safetensors cannot run code, and pickled files go through ``torch.load(weights_only=True)``
+only.  A file's format is told by its first bytes, never its name, and weights that are not
+all finite numbers are refused at load.  Every failure is a :class:`CheckpointError` whose
+message says what is wrong with which file, and what the file is when it is no checkpoint.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import pickle
 import re
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,75 +23,11 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from app.model.hourglass import HourglassConfig, StackedHourglass
-from app.pose.skeleton import Skeleton
+from app.model.hourglass import StackedHourglass
+from app.model.public_layouts import convert_public_checkpoint
+from app.model.spec import CheckpointError, ModelSpec
 
 METADATA_KEY = "hourglass_pose"
-FORMAT_VERSION = 1
-
-
-class CheckpointError(Exception):
-    """A checkpoint that cannot be used, with a message meant for the user."""
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Everything besides the weights that is needed to run and explain a model."""
-
-    config: HourglassConfig
-    skeleton: Skeleton
-    input_size: int = 128
-    # RGB in [0, 1], then (x - mean) / std per channel.
-    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    std: tuple[float, float, float] = (0.25, 0.25, 0.25)
-    layout: str = "hourglass-pose"
-    training: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        """Reject specs that would load and then fail (or silently mislead) at run time."""
-        granularity = 4 * 2**self.config.depth  # the stem's /4, then one /2 per level
-        if self.input_size < granularity or self.input_size % granularity:
-            raise ValueError(f"input size {self.input_size} is not a positive multiple of "
-                             f"{granularity}, which a depth-{self.config.depth} hourglass needs")
-        if len(self.mean) != 3 or len(self.std) != 3 or not all(s > 0 for s in self.std):
-            raise ValueError("mean and std need three values each, std above zero")
-        if self.skeleton.num_joints != self.config.joints:
-            raise ValueError(f"{self.skeleton.num_joints} joint names for "
-                             f"{self.config.joints} predicted joints")
-
-    @property
-    def heatmap_size(self) -> int:
-        return self.input_size // 4
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format_version": FORMAT_VERSION,
-            "architecture": self.config.to_dict(),
-            "skeleton": self.skeleton.to_dict(),
-            "input_size": self.input_size,
-            "mean": list(self.mean),
-            "std": list(self.std),
-            "layout": self.layout,
-            "training": self.training,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
-        try:
-            return cls(
-                config=HourglassConfig(**data["architecture"]),
-                skeleton=Skeleton.from_dict(data["skeleton"]),
-                input_size=int(data["input_size"]),
-                mean=tuple(float(v) for v in data["mean"]),
-                std=tuple(float(v) for v in data["std"]),
-                layout=str(data.get("layout", "hourglass-pose")),
-                training=dict(data.get("training", {})),
-            )
-        except (KeyError, TypeError, ValueError, OverflowError) as error:
-            raise CheckpointError(f"its metadata is incomplete or invalid ({error})") from error
-
-    def with_training(self, **summary: Any) -> ModelSpec:
-        return replace(self, training={**self.training, **summary})
 
 
 @dataclass
@@ -201,8 +137,6 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
         except (SafetensorError, OSError, ValueError) as error:
             raise CheckpointError(f"{path}: its weights cannot be read ({error})") from error
     else:
-        from app.model.public_layouts import convert_public_checkpoint
-
         spec, state = convert_public_checkpoint(read_pickled_checkpoint(path), path)
     try:
         network = build_network(spec, state)

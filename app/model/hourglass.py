@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-STEM_LAYOUTS = ("newell", "bearpaw")
+STEM_VARIANTS = ("newell", "bearpaw")
 # Far above any published hourglass; a checkpoint's metadata claiming more is corrupt.
 SIZE_LIMITS = {"stacks": 64, "channels": 4096, "depth": 10, "joints": 1024, "blocks": 16,
                "stem_channels": 1024}
@@ -41,8 +41,8 @@ class HourglassConfig:
         return asdict(self)
 
     def __post_init__(self) -> None:
-        if self.stem not in STEM_LAYOUTS:
-            raise ValueError(f"HourglassConfig.stem must be one of {STEM_LAYOUTS}, "
+        if self.stem not in STEM_VARIANTS:
+            raise ValueError(f"HourglassConfig.stem must be one of {STEM_VARIANTS}, "
                              f"got {self.stem!r}")
         for name, value in asdict(self).items():
             if name != "stem" and (not isinstance(value, int) or value < 1):
@@ -125,12 +125,13 @@ class Hourglass(nn.Module):
 
 
 class Stem(nn.Module):
-    """7x7 stride-2 convolution, residual, max-pool, two residuals: 1/4 of the input size."""
+    """7x7 stride-2 convolution, residual, max-pool, two residuals: 1/4 of the input size
+    (``app.pose.codec.HEATMAP_STRIDE``)."""
 
-    def __init__(self, stem_channels: int, channels: int, layout: str = "newell") -> None:
+    def __init__(self, stem_channels: int, channels: int, variant: str = "newell") -> None:
         super().__init__()
         wide = 2 * stem_channels
-        middle = channels if layout == "bearpaw" else wide
+        middle = channels if variant == "bearpaw" else wide
         self.conv = ConvBnRelu(3, stem_channels, 7, stride=2)
         self.res1 = Residual(stem_channels, wide)
         self.pool = nn.MaxPool2d(2, 2)

@@ -10,7 +10,7 @@ differ (bearpaw's stem widens one residual earlier: ``HourglassConfig.stem = "be
 * bearpaw ``pytorch-pose`` (``hg``): saved from ``DataParallel(HourglassNet)``, so keys start
   ``module.``; a flat ``hg[level][slot]`` table per hourglass whose level 0 is the innermost.
 
-Each layout is a small table of renames (their module path to ours) plus a function for the
+Each port is a small table of renames (their module path to ours) plus a function for the
 hourglass levels.  Sizes are read from the tensors, never assumed.  Any tensor no rule explains,
 and any structure ours cannot express, is refused with the reason: a file that loads but
 computes something else would be worse than an error.  Missing tensors are left for
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import torch
 
-from app.model.checkpoint import CheckpointError, ModelSpec
 from app.model.hourglass import HourglassConfig
+from app.model.spec import CheckpointError, ModelSpec
 from app.pose.skeleton import MPII16
 
 State = dict[str, torch.Tensor]
@@ -70,12 +70,13 @@ HourglassMapper = Callable[[str, int], tuple[str, str] | None]
 
 
 @dataclass(frozen=True)
-class Layout:
-    """How one public port names its modules, and the preprocessing it was trained with."""
+class Port:
+    """One public PyTorch port of the hourglass: how it names its modules (its checkpoints'
+    layout, recorded as ModelSpec.layout) and the preprocessing it was trained with."""
 
     name: str  # ModelSpec.layout
     title: str  # for messages
-    signature: re.Pattern[str]  # a key only this layout has
+    signature: re.Pattern[str]  # a key only this port's checkpoints have
     rules: tuple[Rule, ...]
     residual: dict[str, str]  # their module inside a residual block -> ours
     hourglass: HourglassMapper
@@ -141,7 +142,7 @@ def drop_unused_skips(state: State) -> State:
     return {key: tensor for key, tensor in state.items() if not key.startswith(unused)}
 
 
-PRINCETON = Layout(
+PRINCETON = Port(
     name="princeton-vl",
     title="princeton-vl pytorch_stacked_hourglass",
     signature=re.compile(r"hgs\.\d+\.0\.up1\."),
@@ -201,7 +202,7 @@ def bearpaw_config(state: State, path: Path) -> HourglassConfig:
     )
 
 
-BEARPAW = Layout(
+BEARPAW = Port(
     name="bearpaw",
     title="bearpaw pytorch-pose hg",
     signature=re.compile(r"hg\.\d+\.hg\.\d+\."),
@@ -231,41 +232,41 @@ BEARPAW = Layout(
     mean=(0.4404, 0.4440, 0.4327),
 )
 
-LAYOUTS = (PRINCETON, BEARPAW)
+PORTS = (PRINCETON, BEARPAW)
 
 
 # --- conversion --------------------------------------------------------------------------------
 
 
 def convert_public_checkpoint(checkpoint: dict, path: Path) -> tuple[ModelSpec, State]:
-    """Recognise a public layout in a loaded ``.pth``/``.tar`` and rename it onto our keys.
+    """Recognise a public port's layout in a loaded ``.pth``/``.tar`` and rename it onto our keys.
 
     ``checkpoint`` is either a training-script dict with a ``state_dict`` entry or a bare state
-    dict.  Raises :class:`CheckpointError` naming ``path`` when the layout is unknown, a tensor
+    dict.  Raises :class:`CheckpointError` naming ``path`` when no port's layout fits, a tensor
     fits no rule, or the sizes cannot be read.
     """
     state = unwrap(checkpoint, path)
-    layout = detect(state, path)
-    if layout is PRINCETON:
+    port = detect(state, path)
+    if port is PRINCETON:
         state = drop_unused_skips(state)
-    config = layout.infer_config(state, path)
-    reason = layout.unsupported(state, config)
+    config = port.infer_config(state, path)
+    reason = port.unsupported(state, config)
     if reason is not None:
-        raise CheckpointError(f"{path}: a {layout.title} checkpoint, but {reason}")
+        raise CheckpointError(f"{path}: a {port.title} checkpoint, but {reason}")
     if config.joints != MPII16.num_joints:
         raise CheckpointError(
-            f"{path}: this {layout.title} model predicts {config.joints} joints; "
+            f"{path}: this {port.title} model predicts {config.joints} joints; "
             f"only the {MPII16.num_joints} MPII joints are supported for public checkpoints"
         )
     spec = ModelSpec(
         config=config,
         skeleton=MPII16,
         input_size=INPUT_SIZE,
-        mean=layout.mean,
+        mean=port.mean,
         std=UNIT_STD,
-        layout=layout.name,
+        layout=port.name,
     )
-    return spec, with_batch_counters(rename(state, layout, config.depth, path))
+    return spec, with_batch_counters(rename(state, port, config.depth, path))
 
 
 def unwrap(checkpoint: dict, path: Path) -> State:
@@ -287,11 +288,11 @@ def strip_wrappers(key: str) -> str:
     return key
 
 
-def detect(state: State, path: Path) -> Layout:
-    """The layout whose signature key is present, or a CheckpointError listing what we read."""
-    for layout in LAYOUTS:
-        if any(layout.signature.match(key) for key in state):
-            return layout
+def detect(state: State, path: Path) -> Port:
+    """The port whose signature key is present, or a CheckpointError listing what we read."""
+    for port in PORTS:
+        if any(port.signature.match(key) for key in state):
+            return port
     sample = ", ".join(sorted(state)[:3]) or "no tensors at all"
     raise CheckpointError(
         f"{path}: not a recognised hourglass checkpoint (its keys start: {sample}). "
@@ -299,12 +300,12 @@ def detect(state: State, path: Path) -> Layout:
     )
 
 
-def rename(state: State, layout: Layout, depth: int, path: Path) -> State:
+def rename(state: State, port: Port, depth: int, path: Path) -> State:
     """Every tensor under our name; refuses the file if any tensor fits none of the rules."""
     renamed: State = {}
     unknown: list[str] = []
     for key, tensor in state.items():
-        ours = rename_key(key, layout, depth)
+        ours = rename_key(key, port, depth)
         if ours is None:
             unknown.append(key)
         else:
@@ -313,16 +314,16 @@ def rename(state: State, layout: Layout, depth: int, path: Path) -> State:
         more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
         shown = ", ".join(unknown[:5]) + more
         raise CheckpointError(
-            f"{path}: looks like a {layout.title} checkpoint, but {len(unknown)} tensors are not "
+            f"{path}: looks like a {port.title} checkpoint, but {len(unknown)} tensors are not "
             f"part of that network ({shown}); it may come from a modified copy of it"
         )
     return renamed
 
 
-def rename_key(key: str, layout: Layout, depth: int) -> str | None:
+def rename_key(key: str, port: Port, depth: int) -> str | None:
     """Our name for one of their tensors, or None when no rule explains it."""
     module, _, tensor = key.rpartition(".")
-    for candidate in layout.rules:
+    for candidate in port.rules:
         match = candidate.source.fullmatch(module)
         if match is None:
             continue
@@ -331,11 +332,11 @@ def rename_key(key: str, layout: Layout, depth: int) -> str | None:
             return f"{ours}.{tensor}"
         below = match["rest"]
         if candidate.kind is Kind.HOURGLASS:
-            located = layout.hourglass(below, depth)
+            located = port.hourglass(below, depth)
             if located is None:
                 return None
             ours, below = f"{ours}.{located[0]}", located[1]
-        inside = layout.residual.get(below)
+        inside = port.residual.get(below)
         return None if inside is None else f"{ours}.{inside}.{tensor}"
     return None
 
@@ -354,11 +355,11 @@ def with_batch_counters(state: State) -> State:
 # --- size inference helpers --------------------------------------------------------------------
 
 
-def require(state: State, key: str, path: Path, layout: str) -> torch.Tensor:
+def require(state: State, key: str, path: Path, port: str) -> torch.Tensor:
     """A tensor the sizes are read from; its absence is reported like build_network would."""
     if key not in state:
         raise CheckpointError(
-            f"{path}: a {layout} checkpoint, but {key} is missing (its sizes cannot be read)"
+            f"{path}: a {port} checkpoint, but {key} is missing (its sizes cannot be read)"
         )
     return state[key]
 

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from app.pose.codec import DEFAULT_SIGMA
 from app.train.data import Augmentation
+
+# Trained on together by default: LSPet and LSP, side by side in the shared folder.
+DEFAULT_DATA = ("../shared/datasets/lspet", "../shared/datasets/lsp")
 
 
 @dataclass
@@ -17,8 +21,7 @@ class TrainConfig:
 
     # Datasets trained on together, and how many times each one's people come round in an
     # epoch; the validation slice of the one named ``judge`` chooses the best weights.
-    data: list[str] = field(default_factory=lambda: ["../shared/datasets/lspet",
-                                                     "../shared/datasets/lsp"])
+    data: list[str] = field(default_factory=lambda: list(DEFAULT_DATA))
     repeats: list[int] = field(default_factory=lambda: [1, 3])
     judge: str = "lsp"
     run_dir: str = "runs/default"
@@ -26,7 +29,7 @@ class TrainConfig:
     channels: int = 128
     depth: int = 4
     input_size: int = 128
-    sigma: float = 2.0
+    sigma: float = DEFAULT_SIGMA  # the heatmap codec's, saved in the checkpoint's spec
     batch_size: int = 16
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4

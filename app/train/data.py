@@ -20,14 +20,9 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from app.pose.affine import (
-    CropBox,
-    apply_affine,
-    box_from_keypoints,
-    crop_matrix,
-    invert_affine,
-)
-from app.pose.heatmaps import gaussian_heatmaps
+from app.engine.sources import read_image
+from app.pose.affine import CropBox, box_from_keypoints, crop_matrix, invert_affine, warp_crop
+from app.pose.codec import HeatmapCodec
 from app.pose.skeleton import LSP14
 
 IMAGE_SUFFIXES = (".jpg", ".webp")
@@ -142,13 +137,6 @@ def split_validation(
     train = [a for a in annotations if a.image_path.stem not in held_out]
     validation = [a for a in annotations if a.image_path.stem in held_out]
     return train, validation
-
-
-def read_image(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise OSError(f"{path}: cannot be decoded as an image")
-    return image
 
 
 def ground_truth_box(annotation: Annotation) -> CropBox | None:
@@ -312,32 +300,33 @@ def make_sample(
     soft: SoftTarget | None = None,
     soft_share: float = 0.0,
 ) -> TrainingSample:
-    """Warp the image to the crop and draw the heatmap targets in the same frame.
+    """Warp the image to the crop and draw the heatmap targets in the same frame, as the
+    codec of ``input_size`` and ``sigma`` encodes them.
 
     Joints beyond a frame ``edge`` keep their weight and get all-zero maps: the network is
     taught that they are absent, as it is for joints outside the crop.  A teacher's ``soft``
     maps, seen through the same crop, make up ``soft_share`` of the labelled joints' targets."""
-    matrix = crop_matrix(box, input_size, rotation)
-    crop = cv2.warpAffine(image, matrix, (input_size, input_size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT)
-    joints = apply_affine(crop_matrix(box, input_size // 4, rotation), annotation.joints)
+    codec = HeatmapCodec(input_size, sigma)
+    size = codec.heatmap_size
+    crop, _ = warp_crop(image, box, input_size, rotation)
+    joints = codec.from_frame(annotation.joints, box, rotation)
     weight = annotation.visible.astype(np.float32)
     if flip:
         permutation = LSP14.flip_permutation()
         crop = crop[:, ::-1].copy()
         joints = joints[permutation]
-        joints[:, 0] = input_size // 4 - 1 - joints[:, 0]
+        joints[:, 0] = size - 1 - joints[:, 0]
         weight = weight[permutation]
-    target = gaussian_heatmaps(joints, input_size // 4, sigma, weight)
+    target = codec.encode(joints, weight)
     if soft is not None and soft_share > 0:
-        teacher = soft.warped(box, input_size // 4, rotation)
+        teacher = soft.warped(box, size, rotation)
         if flip:
             teacher = teacher[LSP14.flip_permutation()][:, :, ::-1]
         labelled = weight > 0
         target[labelled] = (1 - soft_share) * target[labelled] + soft_share * teacher[labelled]
     if edge is not None:
         crop = black_beyond(crop, edge)
-        target[edge.beyond(joints[:, edge.axis], input_size // 4)] = 0.0
+        target[edge.beyond(joints[:, edge.axis], size)] = 0.0
     return TrainingSample(crop, target, weight)
 
 

@@ -9,10 +9,9 @@ import cv2
 import numpy as np
 
 from app.engine.pipeline import PipelineOptions, PosePipeline, PoseResult
-from app.engine.sources import Frame
+from app.engine.sources import FALLBACK_FPS, Frame
 from app.model.runner import HeatmapPredictor
-from app.pose.affine import apply_affine, crop_matrix, crop_to_frame, warp_crop
-from app.pose.heatmaps import decode_heatmaps
+from app.pose.affine import apply_affine, crop_matrix, warp_crop
 from app.pose.metrics import mirrored_hits, pck_hits, pck_percent, torso_diameters
 from app.pose.skeleton import Skeleton
 from app.train.data import Annotation, ground_truth_box, read_image
@@ -74,9 +73,9 @@ def predict_annotations(
         heatmaps = predictor(crops, stacks, flip)
         if not per_stack:
             per_stack = [[] for _ in range(len(heatmaps))]
-        points, _ = decode_heatmaps(heatmaps)  # (K, B, J, 2), every map at once
+        points, _ = spec.codec.decode(heatmaps)  # (K, B, J, 2), every map at once
         for k, stack_points in enumerate(points):
-            per_stack[k].extend(crop_to_frame(p, box, spec.heatmap_size)
+            per_stack[k].extend(spec.codec.to_frame(p, box)
                                 for p, box in zip(stack_points, boxes, strict=True))
     return predictions_of(np.array([np.stack(p) for p in per_stack]), usable, spec.skeleton)
 
@@ -113,11 +112,12 @@ def predict_live(pipeline: PosePipeline, annotations: list[Annotation],
 
 
 def show_still(pipeline: PosePipeline, image: np.ndarray, frames: int) -> list[PoseResult]:
-    """A photo held for ``frames`` frames of a 30 fps clip, to a pipeline that has forgotten
-    any earlier person; smoothing off, so each frame's result is its own answer."""
+    """A photo held for ``frames`` frames of a clip at the usual frame rate, to a pipeline that
+    has forgotten any earlier person; smoothing off, so each frame's result is its own
+    answer."""
     options = PipelineOptions(smoothing=False)
     pipeline.reset()
-    return [pipeline.process(Frame(image, index, index / 30), options)
+    return [pipeline.process(Frame(image, index, index / FALLBACK_FPS), options)
             for index in range(frames)]
 
 
@@ -212,7 +212,7 @@ def truncation_check(
         crops = np.stack([warp_crop(image, b, size)[0] for b in boxes])
         heatmaps = predictor(crops)[-1]
         for crop_box, maps in zip(boxes, heatmaps, strict=True):
-            _, confidences = decode_heatmaps(maps, "none")
+            _, confidences = predictor.spec.codec.decode(maps, "none")
             in_crop = apply_affine(crop_matrix(crop_box, size), annotation.joints)
             within.append(in_window(in_crop, (0, size, 0, size)))
             shown.append(confidences >= threshold)
