@@ -121,7 +121,7 @@ REFUSAL = CameraRefusal("macOS does not let Hourglass Pose use the camera",
 
 def test_a_refused_camera_at_start_names_the_setting_and_offers_a_file(qtbot, window,
                                                                        monkeypatch):
-    monkeypatch.setattr("app.gui.window.camera_refusal", lambda: REFUSAL)
+    monkeypatch.setattr("app.gui.messages.camera_refusal", lambda: REFUSAL)
     monkeypatch.setattr("app.gui.worker.list_cameras", lambda: [])  # as the system refuses
     window.start_with_camera()
     qtbot.waitUntil(lambda: window.video.message_title() == REFUSAL.title, timeout=WAIT_MS)
@@ -130,7 +130,7 @@ def test_a_refused_camera_at_start_names_the_setting_and_offers_a_file(qtbot, wi
 
 
 def test_a_refused_camera_chosen_by_hand_names_the_setting(qtbot, window, monkeypatch):
-    monkeypatch.setattr("app.gui.window.camera_refusal", lambda: REFUSAL)
+    monkeypatch.setattr("app.gui.messages.camera_refusal", lambda: REFUSAL)
     failures = []
     window.worker_failed.connect(lambda kind, message: failures.append(kind))
     window.camera_box.clear()
@@ -143,7 +143,7 @@ def test_a_refused_camera_chosen_by_hand_names_the_setting(qtbot, window, monkey
 
 def test_a_file_that_fails_is_not_blamed_on_camera_settings(qtbot, window, monkeypatch,
                                                              tmp_path):
-    monkeypatch.setattr("app.gui.window.camera_refusal", lambda: REFUSAL)
+    monkeypatch.setattr("app.gui.messages.camera_refusal", lambda: REFUSAL)
     failures = []
     window.worker_failed.connect(lambda kind, message: failures.append(kind))
     window.open_path(str(tmp_path / "missing.mp4"))

@@ -57,14 +57,6 @@ def draw_pose(
     return image
 
 
-def draw_box(image: np.ndarray, box_xywh: tuple[float, float, float, float],
-             colour: tuple[int, int, int] = (200, 200, 200)) -> np.ndarray:
-    """The crop the network looked at, as a thin rectangle."""
-    x, y, w, h = (round(v) for v in box_xywh)
-    cv2.rectangle(image, (x, y), (x + w, y + h), colour, 1, cv2.LINE_AA)
-    return image
-
-
 HEATMAP_COLOURMAP = cv2.COLORMAP_INFERNO
 
 

@@ -27,7 +27,7 @@ class FrameReader:
         self._finished = False
         self._error: SourceError | None = None
         self._stopping = False
-        self.dropped = 0
+        self._dropped = 0
         self._thread = threading.Thread(target=self._run, name="frame-reader", daemon=True)
         self._thread.start()
 
@@ -43,7 +43,7 @@ class FrameReader:
                     if frame is None or self._stopping:
                         break
                     if self.latest_only and self._frames:
-                        self.dropped += 1
+                        self._dropped += 1
                     self._frames.append(frame)
                     self._condition.notify_all()
         except SourceError as error:
@@ -68,6 +68,12 @@ class FrameReader:
             if self._error is not None:
                 raise self._error
             return None
+
+    @property
+    def dropped(self) -> int:
+        """Frames of a live source replaced by a newer one before they were asked for."""
+        with self._condition:
+            return self._dropped
 
     @property
     def finished(self) -> bool:

@@ -1,16 +1,15 @@
 """The main window: the video view, the heatmap and refinement docks, controls and status.
 
 The window owns the worker thread.  It sends requests to the worker by signal and draws the
-reports it gets back; it never touches the model or the source itself.
+reports it gets back; it never touches the model or the source itself.  What it remembers is
+settings.py's, what it says on a failure messages.py's, the pictures it shows compose.py's,
+and a snapshot is written by the engine's output module, as every output is.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
-from pathlib import Path
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
@@ -27,27 +26,42 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engine.camera_access import camera_refusal
-from app.engine.drawing import DEFAULT_THRESHOLD
-from app.engine.output import SNAPSHOT, OutputError, check_outputs, write_image
-from app.engine.pipeline import PersonChoice, PipelineOptions, PoseResult
-from app.gui.compose import ALL_JOINTS, ViewState, compose_frame, joint_heatmap
+from app.engine.output import OutputError, write_snapshot
+from app.engine.pipeline import PersonChoice, PipelineOptions
+from app.gui.compose import ALL_JOINTS, ViewState, compose_frame, stack_maps
 from app.gui.heatmap_panel import HeatmapPanel
+from app.gui.messages import Panel, WayOn, failure_notice, no_camera_panel
 from app.gui.model_card import model_card_html
 from app.gui.refinement_view import RefinementView
+from app.gui.settings import (
+    LAST_SOURCE,
+    Choices,
+    Folder,
+    folder,
+    load_choices,
+    remember_folder,
+    restore_layout,
+    save_choices,
+    save_layout,
+)
 from app.gui.video_view import VideoView
-from app.gui.worker import FrameReport, ModelInfo, PoseWorker, SourceInfo, SourceRequest
+from app.gui.worker import (
+    Failure,
+    FrameReport,
+    ModelInfo,
+    PoseWorker,
+    SourceInfo,
+    SourceRequest,
+)
 from app.model.runner import available_devices
-from app.paths import assets_dir, default_checkpoint
-from app.pose.affine import CropBox
+from app.paths import assets_dir
 
 MEDIA_FILTER = ("Media (*.mp4 *.avi *.mov *.mkv *.webm *.jpg *.jpeg *.png *.bmp *.tif *.tiff "
                 "*.webp);;All files (*)")
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pt *.pth *.tar);;All files (*)"
 CAPTURE_SIZES = ((640, 480), (1280, 720), (1920, 1080))
-# Frames larger than this (longest side, pixels) are drawn on a reduced copy for the screen:
-# an 8000 x 6000 photo at full size costs seconds and gigabytes per frame to compose and
-# paint.  Snapshots are still composed at full size.
+# Frames larger than this (longest side, pixels) are drawn on a reduced copy for the screen
+# (see compose_frame); snapshots are composed at full size.
 DISPLAY_MAX_SIDE = 2560
 
 
@@ -70,7 +84,7 @@ class MainWindow(QMainWindow):
     report_shown = Signal()
 
     frame_shown = Signal(object)  # FrameReport
-    worker_failed = Signal(str, str)
+    worker_failed = Signal(object, str)  # Failure, message
 
     def __init__(self, checkpoint: str | None = None, device: str = "auto",
                  settings: QSettings | None = None) -> None:
@@ -196,7 +210,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(QLabel(" Threshold "))
         self.threshold_slider = QSlider(Qt.Horizontal)
         self.threshold_slider.setRange(0, 100)
-        self.threshold_slider.setValue(round(100 * DEFAULT_THRESHOLD))
+        self.threshold_slider.setValue(Choices().threshold)
         self.threshold_slider.setFixedWidth(90)
         self.threshold_slider.setToolTip("Joints below this confidence are hidden")
         self.threshold_slider.valueChanged.connect(self._view_changed)
@@ -236,24 +250,17 @@ class MainWindow(QMainWindow):
 
     # -- settings -----------------------------------------------------------------------------
     def _restore_settings(self, device: str) -> None:
-        s = self.settings
-        if s.value("geometry") is not None:
-            self.restoreGeometry(s.value("geometry"))
-            self.restoreState(s.value("state"))
-        else:
-            self.resize(1280, 800)
-            self.resizeDocks([self.heatmap_dock], [380], Qt.Horizontal)
-            self.resizeDocks([self.refinement_dock], [190], Qt.Vertical)
-        self.loop_action.setChecked(s.value("loop", True, type=bool))
-        self.flip_action.setChecked(s.value("flip", False, type=bool))
-        self.smooth_action.setChecked(s.value("smoothing", True, type=bool))
-        self.threshold_slider.setValue(
-            s.value("threshold", round(100 * DEFAULT_THRESHOLD), type=int))
-        self._wanted_stacks = s.value("stacks", 0, type=int)
-        self._mirror_setting = s.value("mirror_camera", True, type=bool)
+        restore_layout(self.settings, self, self.heatmap_dock, self.refinement_dock)
+        choices = load_choices(self.settings)
+        self.loop_action.setChecked(choices.loop)
+        self.flip_action.setChecked(choices.flip)
+        self.smooth_action.setChecked(choices.smoothing)
+        self.threshold_slider.setValue(choices.threshold)
+        self._wanted_stacks = choices.stacks
+        self._mirror_setting = choices.mirror_camera
         if "cuda" in available_devices():
             self.device_box.addItem("CUDA", "cuda")
-        chosen = device if device != "auto" else s.value("device", "auto")
+        chosen = device if device != "auto" else choices.device
         index = self.device_box.findData(chosen)
         if chosen == "auto" or index < 0:
             index = self.device_box.count() - 1  # CUDA where present
@@ -264,20 +271,17 @@ class MainWindow(QMainWindow):
         if device not in ("auto", self._device_choice):  # asked for on the command line
             message = (f"{device.upper()} was asked for, but PyTorch sees no such device here: "
                        f"running on the {self._device_choice.upper()}")
-            QTimer.singleShot(0, lambda: self._failed("device", message))
+            QTimer.singleShot(0, lambda: self._failed(Failure.DEVICE, message))
 
     def _save_settings(self) -> None:
-        s = self.settings
-        s.setValue("geometry", self.saveGeometry())
-        s.setValue("state", self.saveState())
-        s.setValue("loop", self.loop_action.isChecked())
-        s.setValue("flip", self.flip_action.isChecked())
-        s.setValue("smoothing", self.smooth_action.isChecked())
-        s.setValue("threshold", self.threshold_slider.value())
-        s.setValue("stacks", self.stacks_box.value())
-        s.setValue("device", self._device_choice)
-        if self.source is not None and self.source.is_live:
-            s.setValue("mirror_camera", self.mirror_action.isChecked())
+        save_layout(self.settings, self)
+        live = self.source is not None and self.source.is_live
+        save_choices(self.settings, Choices(
+            loop=self.loop_action.isChecked(), flip=self.flip_action.isChecked(),
+            smoothing=self.smooth_action.isChecked(), threshold=self.threshold_slider.value(),
+            stacks=self.stacks_box.value(),
+            mirror_camera=self.mirror_action.isChecked() if live else self._mirror_setting,
+            device=self._device_choice))
 
     # -- the worker ---------------------------------------------------------------------------
     def _start_worker(self, checkpoint: str | None, device: str) -> None:
@@ -355,15 +359,15 @@ class MainWindow(QMainWindow):
     # -- user actions -------------------------------------------------------------------------
     @Slot()
     def choose_file(self) -> None:
-        start = self.settings.value("last_folder", str(Path.home()))
-        path, _ = QFileDialog.getOpenFileName(self, "Open video or image", start, MEDIA_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open video or image",
+                                              folder(self.settings, Folder.MEDIA), MEDIA_FILTER)
         if path:
             self.open_path(path)
 
     @Slot(str)
     def open_path(self, path: str) -> None:
-        self.settings.setValue("last_folder", str(Path(path).parent))
-        self.settings.setValue("last_source", path)
+        remember_folder(self.settings, Folder.MEDIA, path)
+        self.settings.setValue(LAST_SOURCE, path)
         self.video.clear_message()
         self._camera_requested = False
         self.request_source.emit(SourceRequest(path))
@@ -373,7 +377,7 @@ class MainWindow(QMainWindow):
         index = self.camera_box.currentData()
         width, height = self.size_box.currentData()
         self.video.clear_message()
-        self.settings.setValue("last_source", str(index))
+        self.settings.setValue(LAST_SOURCE, str(index))
         self._camera_requested = True
         self.request_source.emit(SourceRequest(str(index), (width, height)))
 
@@ -394,18 +398,21 @@ class MainWindow(QMainWindow):
         if cameras:
             self.open_camera()
             return
-        actions = [("Open a file…", self.choose_file),
-                   ("Try the camera again", self.start_with_camera)]
-        last = self.settings.value("last_source", "")
-        if last and Path(last).exists():
-            actions.insert(1, (f"Reopen {Path(last).name}", lambda: self.open_path(last)))
-        title, detail = ("No camera found",
-                         "Hourglass Pose found no working camera. Open a video or a photo instead, "
-                         "or connect a camera and try again. You can also drop a file on this "
-                         "window.")
-        if (refusal := camera_refusal()) is not None:  # the system's privacy settings, say
-            title, detail = refusal.title, refusal.detail
-        self.video.show_message(title, detail, actions)
+        self._show_panel(no_camera_panel(self.settings.value(LAST_SOURCE, "")))
+
+    def _show_panel(self, panel: Panel) -> None:
+        """A message over the video, its buttons wired to what they offer."""
+        last = self.settings.value(LAST_SOURCE, "")
+        slots = {
+            WayOn.OPEN_FILE: self.choose_file,
+            WayOn.REOPEN_LAST: lambda: self.open_path(last),
+            WayOn.OPEN_CAMERA: self.open_camera,
+            WayOn.LOOK_FOR_CAMERAS: self.start_with_camera,
+            WayOn.OPEN_CHECKPOINT: self.choose_checkpoint,
+            WayOn.BUILT_IN_MODEL: lambda: self.request_model.emit(""),
+        }
+        self.video.show_message(panel.title, panel.detail,
+                                [(label, slots[way_on]) for label, way_on in panel.ways_on])
 
     def choose_person(self, choice: PersonChoice | None) -> None:
         """Follow the person at ``choice`` (frame pixels), or with None whoever is found."""
@@ -430,8 +437,8 @@ class MainWindow(QMainWindow):
             self.request_stop_recording.emit()
             return
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        folder = self.settings.value("record_folder", str(Path.home()))
-        base, _ = QFileDialog.getSaveFileName(self, "Record to", f"{folder}/pose-{stamp}",
+        start = folder(self.settings, Folder.RECORDINGS)
+        base, _ = QFileDialog.getSaveFileName(self, "Record to", f"{start}/pose-{stamp}",
                                               "Recording (*.mp4)")
         if not base:
             self.record_action.setChecked(False)
@@ -440,7 +447,7 @@ class MainWindow(QMainWindow):
 
     def start_recording(self, base: str) -> None:
         base = base.removesuffix(".mp4")
-        self.settings.setValue("record_folder", str(Path(base).parent))
+        remember_folder(self.settings, Folder.RECORDINGS, base)
         self.request_recording.emit(base)
 
     @Slot()
@@ -448,9 +455,9 @@ class MainWindow(QMainWindow):
         if self.last_report is None:
             self.statusBar().showMessage("Nothing to save yet", 4000)
             return None
-        folder = self.settings.value("snapshot_folder", str(Path.home()))
+        start = folder(self.settings, Folder.SNAPSHOTS)
         path, _ = QFileDialog.getSaveFileName(
-            self, "Save snapshot", f"{folder}/pose-{time.strftime('%Y%m%d-%H%M%S')}.png",
+            self, "Save snapshot", f"{start}/pose-{time.strftime('%Y%m%d-%H%M%S')}.png",
             "PNG (*.png)")
         if path:
             return self.save_snapshot(path)
@@ -460,14 +467,13 @@ class MainWindow(QMainWindow):
         """Write the annotated frame (true orientation) as a PNG; a message if it fails."""
         if self.last_report is None or self.model is None:
             return None
-        # The rules of every output: never over the source, whole or not at all.
         try:
-            check_outputs([(path, SNAPSHOT)], [self.source.path] if self.source else [])
-            write_image(path, self.composed(self.last_report))
+            write_snapshot(path, self.composed(self.last_report),
+                           self.source.path if self.source else None)
         except OutputError as error:
-            self._failed("output", f"{error}; the snapshot was not saved")
+            self._failed(Failure.OUTPUT, f"{error}; the snapshot was not saved")
             return None
-        self.settings.setValue("snapshot_folder", str(Path(path).parent))
+        remember_folder(self.settings, Folder.SNAPSHOTS, path)
         self.statusBar().showMessage(f"Saved {path}", 4000)
         return path
 
@@ -546,31 +552,16 @@ class MainWindow(QMainWindow):
         self.record_action.setChecked(recording)
         self.statusBar().showMessage(message, 6000)
 
-    @Slot(str, str)
-    def _failed(self, kind: str, message: str) -> None:
+    @Slot(object, str)
+    def _failed(self, kind: Failure, message: str) -> None:
         self.worker_failed.emit(kind, message)
-        if kind == "source":
-            refusal = camera_refusal() if self._camera_requested else None
-            title, detail = ((refusal.title, refusal.detail) if refusal is not None
-                             else ("This source cannot be shown", message))
-            self.video.show_message(
-                title, detail,
-                [("Open a file…", self.choose_file), ("Try the camera", self.open_camera)])
-        elif kind == "model" and self.model is None:
-            actions = [("Open a checkpoint…", self.choose_checkpoint)]
-            shipped = default_checkpoint()
-            if shipped is not None and str(shipped) not in message:
-                actions.append(("Use the built-in model", lambda: self.request_model.emit("")))
-            self.video.show_message(
-                "No model is loaded",
-                f"{message}\n\nIf the file was downloaded or copied, it may be incomplete: "
-                "fetch it again, or open another checkpoint.", actions)
-        elif kind == "model":
-            self.notify(f"{message}\n\nThe model that was running, {self.model.source.name}, "
-                        "goes on.")
+        notice = failure_notice(kind, message, self._camera_requested,
+                                self.model.source.name if self.model else None)
+        if isinstance(notice, Panel):
+            self._show_panel(notice)
         else:
-            self.notify(message)
-        if kind == "device":
+            self.notify(notice)
+        if kind is Failure.DEVICE:
             self._show_model_device()
         self._update_status()
 
@@ -606,25 +597,16 @@ class MainWindow(QMainWindow):
         joint = self.heatmaps.selected_joint()
         if joint is None or joint == ALL_JOINTS:
             title = "All joints (click a joint's tile to follow it alone)"
-            peaks = stack_heatmaps.max(axis=(2, 3)).mean(axis=1)  # as the panel's "mean"
             joint = ALL_JOINTS
         else:
             title = self.model.spec.skeleton.joint_names[joint]
-            peaks = stack_heatmaps[:, joint].max(axis=(1, 2))
-        maps = np.stack([joint_heatmap(m, joint) for m in stack_heatmaps])
-        self.refinement.update_stacks(title, maps, peaks)
+        self.refinement.update_stacks(title, *stack_maps(stack_heatmaps, joint))
 
     def composed(self, report: FrameReport, max_side: int | None = None) -> np.ndarray:
         """The frame as shown: full size, or reduced to at most ``max_side`` pixels."""
         assert self.model is not None
-        image, result = report.image, report.result
-        scale = 1.0 if max_side is None else max_side / max(image.shape[:2])
-        if scale < 1.0:
-            size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-            result = scaled_result(result, scale)
-        return compose_frame(image, result, self.model.spec.skeleton,
-                             self.model.spec.heatmap_size, self.view_state())
+        return compose_frame(report.image, report.result, self.model.spec.skeleton,
+                             self.model.spec.heatmap_size, self.view_state(), max_side)
 
     def _draw(self, report: FrameReport) -> None:
         if self.model is not None:
@@ -677,14 +659,3 @@ class MainWindow(QMainWindow):
                 "is doing (loading a checkpoint can take a while).", [])
             self.thread_.finished.connect(self.close, Qt.QueuedConnection)
 
-
-def scaled_result(result: PoseResult, scale: float) -> PoseResult:
-    """``result`` for the frame resized by ``scale`` (pixel centres map to pixel centres)."""
-    def points(p: np.ndarray) -> np.ndarray:
-        return (p + 0.5) * scale - 0.5
-
-    box = result.box
-    cx, cy = points(np.array([box.cx, box.cy]))
-    return replace(result, keypoints=points(result.keypoints),
-                   stack_keypoints=points(result.stack_keypoints),
-                   box=CropBox(float(cx), float(cy), box.side * scale))

@@ -4,7 +4,11 @@ This is Qt's worker-object pattern: a ``QObject`` moved to a ``QThread``; the GU
 only through queued signals (requests in, reports out), so no state is shared mutably between
 the threads.  A timer in the worker's thread drives one frame per tick, and requests are
 handled between ticks, which is why a change of stacks, device, model or source takes effect
-on the next frame.  Every failure becomes a ``failed`` signal; the worker itself keeps going.
+on the next frame.  Every failure becomes a ``failed`` signal with its :class:`Failure` kind;
+the worker itself keeps going.
+
+What a tick does is the playback state's to say (:class:`Playback`); whether it may do it now
+is the back-pressure's: a GUI that has not drawn the last reports holds the worker back.
 """
 
 from __future__ import annotations
@@ -12,23 +16,13 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, replace
+from enum import Enum, StrEnum
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from app.engine.drawing import draw_pose
-from app.engine.output import (
-    KEYPOINTS,
-    VIDEO,
-    JsonLinesWriter,
-    OutputError,
-    VideoWriter,
-    check_outputs,
-    keep_or_discard,
-    pose_record,
-    skipped_record,
-)
+from app.engine.output import OutputError, PoseRecorder
 from app.engine.pipeline import (
     PersonChoice,
     PipelineOptions,
@@ -55,6 +49,25 @@ STILL_IMAGE_FPS = 10.0
 # machine) drops camera frames or slows a file down, instead of queueing frames without end.
 MAX_REPORTS_IN_FLIGHT = 2
 BACKPRESSURE_POLL_MS = 5
+
+
+class Failure(StrEnum):
+    """What failed, which decides how the window says it (the message says what happened)."""
+
+    SOURCE = "source"  # the media or camera cannot be read: the window offers another
+    MODEL = "model"  # a checkpoint cannot be loaded: the running model, if any, goes on
+    DEVICE = "device"  # the device asked for is not there, or failed: the CPU takes over
+    OUTPUT = "output"  # a recording or snapshot cannot be written
+    FRAME = "frame"  # a frame failed on the CPU: playback pauses
+
+
+class Playback(Enum):
+    """What the next tick does with the source."""
+
+    PAUSED = "paused"  # nothing: the last frame stays on screen
+    PLAYING = "playing"  # reads the next frame, at the media's pace (cameras: at once)
+    STEPPING = "stepping"  # reads one frame, then pauses
+    RERUNNING = "rerunning"  # paused, runs the frame on screen again with the new options
 
 
 @dataclass(frozen=True)
@@ -88,7 +101,12 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class FrameReport:
-    """A finished frame for the GUI: the true (unmirrored) image and its pose."""
+    """A finished frame for the GUI: the true (unmirrored) image and its pose.
+
+    ``image`` is the worker's own frame, shared rather than copied (a photo can be 144 MB)
+    and read-only: the worker runs it again while paused, so the GUI draws on copies.  The
+    result is made afresh for each report and is the GUI's.
+    """
 
     image: np.ndarray
     result: PoseResult
@@ -107,7 +125,7 @@ class PoseWorker(QObject):
     recording_changed = Signal(bool, str)  # recording?, message
     cameras_found = Signal(list)  # indices of the cameras that deliver frames
     file_skipped = Signal(str)  # a photo of a folder that cannot be read: its name and why
-    failed = Signal(str, str)  # kind ("source", "model", "device", "output", "frame"), message
+    failed = Signal(object, str)  # Failure, message
     shut_down = Signal()
 
     def __init__(self, checkpoint: str | None = None, device: str = "auto") -> None:
@@ -120,15 +138,13 @@ class PoseWorker(QObject):
         self._reader: FrameReader | None = None
         self._source_info: SourceInfo | None = None
         self._loop = True
-        self._playing = False
-        self._step_pending = False
-        self._rerun_pending = False
+        self._playback = Playback.PAUSED
         self._last_frame: Frame | None = None
         self._request: SourceRequest | None = None
         self._clock_start = 0.0
         self._media_start = 0.0
         self._frame_times: deque[float] = deque(maxlen=30)
-        self._recording: tuple[VideoWriter, JsonLinesWriter] | None = None
+        self._recorder: PoseRecorder | None = None
         self._timer: QTimer | None = None
         self._in_flight = 0  # frame reports emitted and not yet drawn by the GUI
         self._skips_reported = 0  # of the source's skipped files
@@ -166,7 +182,7 @@ class PoseWorker(QObject):
             loaded = load_model(path or None)
             self._install(loaded, self._device)
         except (CheckpointError, DeviceError) as error:
-            self.failed.emit("model", str(error))
+            self.failed.emit(Failure.MODEL, str(error))
 
     @Slot(str)
     def set_device(self, device: str) -> None:
@@ -176,7 +192,7 @@ class PoseWorker(QObject):
         try:
             self._install(self._loaded, device)
         except DeviceError as error:
-            self.failed.emit("device", str(error))
+            self.failed.emit(Failure.DEVICE, str(error))
 
     def _install(self, loaded: LoadedModel, device: str) -> None:
         predictor = create_predictor(loaded, device)
@@ -208,8 +224,9 @@ class PoseWorker(QObject):
         self._rerun_if_paused()
 
     def _rerun_if_paused(self) -> None:
-        if not self._playing and self._last_frame is not None:
-            self._rerun_pending = True  # a paused frame is shown again with the new options
+        """A paused frame is shown again with the new options (a step reads a new one)."""
+        if self._playback is Playback.PAUSED and self._last_frame is not None:
+            self._playback = Playback.RERUNNING
             self._schedule(0)
 
     @Slot(object)
@@ -219,7 +236,7 @@ class PoseWorker(QObject):
         try:
             source = open_source(request.spec, loop=self._loop, camera_size=request.camera_size)
         except SourceError as error:
-            self.failed.emit("source", str(error))
+            self.failed.emit(Failure.SOURCE, str(error))
             return
         self._start_reading(source)
 
@@ -237,16 +254,18 @@ class PoseWorker(QObject):
         if playing and self._reader is not None and self._reader.finished and self._request:
             self.open_source(self._request)  # Play at the end of a file plays it again
             return
-        self._playing = playing and self._reader is not None
+        playing = playing and self._reader is not None
+        self._playback = Playback.PLAYING if playing else Playback.PAUSED
         self._restart_clock()
-        self.playing_changed.emit(self._playing)
+        self.playing_changed.emit(playing)
         self._schedule(0)
 
     @Slot()
     def step(self) -> None:
-        """One frame forward while paused."""
-        self._step_pending = True
-        self._schedule(0)
+        """One frame forward while paused (a rerun still waiting is overtaken by it)."""
+        if self._playback in (Playback.PAUSED, Playback.RERUNNING):
+            self._playback = Playback.STEPPING
+            self._schedule(0)
 
     @Slot(str)
     def start_recording(self, base_path: str) -> None:
@@ -254,38 +273,36 @@ class PoseWorker(QObject):
         ``infer`` checks its outputs; each replaces its file only when the recording ends."""
         self.stop_recording()
         info = self._source_info
-        fps = (info.fps if info else None) or 30.0
+        keypoints, video = base_path + ".jsonl", base_path + ".mp4"
         try:
-            check_outputs([(base_path + ".mp4", VIDEO), (base_path + ".jsonl", KEYPOINTS)],
-                          inputs=[info.path] if info and info.path else [])
-            video = VideoWriter(base_path + ".mp4", fps)
-            keypoints = JsonLinesWriter(base_path + ".jsonl")
+            PoseRecorder.check(keypoints, video, inputs=[info.path] if info and info.path else [])
+            self._recorder = PoseRecorder(keypoints, video, info.fps if info else None)
         except OutputError as error:
-            self.failed.emit("output", str(error))
+            self.failed.emit(Failure.OUTPUT, str(error))
             return
-        self._recording = (video, keypoints)
-        self.recording_changed.emit(True, f"Recording to {base_path}.mp4")
+        self.recording_changed.emit(True, f"Recording to {video}")
 
     @Slot()
     def stop_recording(self) -> None:
         if (problem := self._end_recording()) is not None:
-            self.failed.emit("output", problem)
+            self.failed.emit(Failure.OUTPUT, problem)
 
     def _end_recording(self) -> str | None:
-        """Finish both files (the MP4 first: it is the one that must be finalised to play) and
-        keep them, unless no frame was recorded; what went wrong, if anything."""
-        if self._recording is None:
+        """Finish both files and keep them, unless nothing was recorded; what went wrong, if
+        anything."""
+        if self._recorder is None:
             return None
-        video, keypoints = self._recording
-        self._recording = None
-        keep = keypoints.lines > 0
+        recorder, self._recorder = self._recorder, None
+        keep = recorder.lines > 0
         try:
-            keep_or_discard([video, keypoints], keep)
+            recorder.close(keep)
         except OutputError as error:
             self.recording_changed.emit(False, "The recording could not be saved")
             return str(error)
+        assert recorder.video is not None
         self.recording_changed.emit(
-            False, f"Saved {video.frames} frames to {video.path} and {keypoints.path}" if keep
+            False, f"Saved {recorder.frames} frames to {recorder.video.path} and "
+                   f"{recorder.keypoints.path}" if keep
             else "Recording stopped before its first frame: nothing was saved")
         return None
 
@@ -319,25 +336,22 @@ class PoseWorker(QObject):
 
     @Slot()
     def _tick(self) -> None:
-        if self._reader is None or self._pipeline is None:
+        if self._reader is None or self._pipeline is None or self._playback is Playback.PAUSED:
             return
         if self._gui_is_behind():
             self._schedule(BACKPRESSURE_POLL_MS)
             return
-        if self._rerun_pending and not (self._playing or self._step_pending):
-            self._rerun_pending = False
+        if self._playback is Playback.RERUNNING:
+            self._playback = Playback.PAUSED
             if self._last_frame is not None:
                 self._process(self._last_frame, record=False)  # not a new frame
             return
-        if not (self._playing or self._step_pending):
-            return
-        self._step_pending = False
         try:
             frame = self._reader.next(timeout=1.0)
         except SourceError as error:
             self._close_source()
             self.set_playing(False)
-            self.failed.emit("source", str(error))
+            self.failed.emit(Failure.SOURCE, str(error))
             return
         if frame is None:
             if self._reader.finished:
@@ -345,10 +359,13 @@ class PoseWorker(QObject):
                 self.set_playing(False)
                 self.source_finished.emit()
             else:
-                self._schedule(0)
+                self._schedule(0)  # not read yet (a slow camera): a step waits for it too
             return
+        if self._playback is Playback.STEPPING:
+            self._playback = Playback.PAUSED
         self._report_skipped(frame.index)
-        self._last_frame, self._rerun_pending = frame, False
+        frame.image.flags.writeable = False  # shared with the GUI from now on
+        self._last_frame = frame
         self._process(frame)
 
     def _report_skipped(self, before: int | None) -> None:
@@ -358,9 +375,9 @@ class PoseWorker(QObject):
         for skip in self._reader.source.skipped_before(before, self._skips_reported):
             self._skips_reported += 1
             self.file_skipped.emit(f"Skipped {skip.name}: {skip.reason}")
-            if self._recording is not None:
+            if self._recorder is not None:
                 try:
-                    self._recording[1].write(skipped_record(skip))
+                    self._recorder.record_skipped(skip)
                 except OutputError as error:
                     self._recording_failed(error)
 
@@ -379,7 +396,7 @@ class PoseWorker(QObject):
         self._in_flight += 1
         self.frame_ready.emit(FrameReport(frame.image, result, self._fps(),
                                           self._reader.dropped))
-        if self._playing:
+        if self._playback is Playback.PLAYING:
             self._schedule(self._delay_until_next(frame.timestamp))
 
     def _frame_failed(self, frame: Frame, error: Exception) -> None:
@@ -389,12 +406,12 @@ class PoseWorker(QObject):
             f"frame {frame.index} could not be processed ({type(error).__name__}: {error})")
         assert self._pipeline is not None
         if self._pipeline.predictor.device.type != "cpu":
-            self.failed.emit("device", f"{detail}; switching to the CPU")
+            self.failed.emit(Failure.DEVICE, f"{detail}; switching to the CPU")
             self.set_device("cpu")
             self._schedule(0)
             return
         self.set_playing(False)
-        self.failed.emit("frame", f"{detail}; playback is paused")
+        self.failed.emit(Failure.FRAME, f"{detail}; playback is paused")
 
     def _fps(self) -> float:
         if len(self._frame_times) < 2:
@@ -413,20 +430,14 @@ class PoseWorker(QObject):
         return int(1000 * (due - time.monotonic()))
 
     def _record(self, frame: Frame, result: PoseResult) -> None:
-        if self._recording is None or self._loaded is None:
+        if self._recorder is None or self._loaded is None:
             return
-        video, keypoints = self._recording
-        skeleton = self._loaded.spec.skeleton
         try:
-            # Keypoints first: a full disk shows there (the video encoder fails silently), and
-            # then the video holds no frame that the keypoints lack.
-            keypoints.write(pose_record(result, skeleton, frame.file))
-            video.write(draw_pose(frame.image.copy(), result.keypoints, result.confidences,
-                                  skeleton))
+            self._recorder.record(frame, result, self._loaded.spec.skeleton)
         except OutputError as error:
             self._recording_failed(error)
 
     def _recording_failed(self, error: OutputError) -> None:
         self._end_recording()  # closing fails too on a full disk: one message is enough
-        self.failed.emit("output", f"{error}; the recording was stopped and what was "
-                                   "written so far is kept")
+        self.failed.emit(Failure.OUTPUT, f"{error}; the recording was stopped and what was "
+                                         "written so far is kept")
