@@ -24,8 +24,7 @@ def test_the_table_has_every_check_and_every_stack_of_both_networks(tiny_checkpo
     ours = run_bench(loaded, create_predictor(loaded, "cpu"), None, frames=3, runs=3,
                      variants=False, progress=lambda _: None)
     small = HourglassConfig(stacks=3, channels=16, depth=2, joints=16, stem_channels=8)
-    paper = gpu_check.paper_size_latencies(torch.device("cpu"), small, 64, torch.float32,
-                                           runs=2)
+    paper = gpu_check.paper_size_latencies("cpu", small, 64, "fp32", runs=2)
     assert [latency.stacks for latency in paper] == [1, 2, 3]
     assert all(latency.median_ms > 0 for latency in paper)
     table = gpu_check.format_table([("CUDA tests", True, 12.0), ("self-test", False, 30.0)],

@@ -12,7 +12,7 @@ import platform
 import resource
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,11 +21,17 @@ import torch
 
 from app.engine.charts import draw_line_chart
 from app.engine.drawing import draw_pose
-from app.engine.pipeline import PipelineOptions, PosePipeline
+from app.engine.pipeline import PipelineOptions, PosePipeline, create_predictor
 from app.engine.reader import FrameReader
 from app.engine.sources import SYNTHETIC_SOURCE, Frame, open_source
 from app.model.checkpoint import LoadedModel
-from app.model.runner import HeatmapPredictor, cpu_supports_bf16, random_crop, time_calls
+from app.model.runner import (
+    HeatmapPredictor,
+    cpu_supports_bf16,
+    device_name,
+    random_crop,
+    time_calls,
+)
 
 
 @dataclass(frozen=True)
@@ -86,17 +92,6 @@ class BenchReport:
         }
 
 
-def machine_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    name = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        name = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                     if line.startswith("model name")), name)
-    return f"{name}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
-
-
 def model_latency(predictor: HeatmapPredictor, stacks: int, runs: int = 30, warmup: int = 5
                   ) -> Latency:
     """Median and 90th percentile of one crop through the first ``stacks`` stacks."""
@@ -119,41 +114,48 @@ def acquisition_latency(pipeline: PosePipeline, image: np.ndarray, stacks: int,
     return Latency(stacks, float(np.median(times)), float(np.percentile(times, 90)))
 
 
-def end_to_end_fps(pipeline: PosePipeline, media: str, stacks: int, frames: int,
-                   warmup: int = 10) -> float:
-    """Frames per second through the real pipeline: read (on its own thread, as in the app),
-    crop, model, decode, smooth, draw.  The person is found during the warm-up, so on a
-    single scene this is the rate of following them."""
+def live_frames(pipeline: PosePipeline, media: str, options: PipelineOptions, count: int
+                ) -> Iterator[int]:
+    """The app's loop, ``count`` times: read (on its own thread, looping the media), crop,
+    model, decode, smooth, draw.  Yields each frame's index once it is drawn, with the reader
+    still running, so callers measure between frames."""
     skeleton = pipeline.spec.skeleton
-    options = PipelineOptions(stacks=stacks)
-    pipeline.reset()
     with FrameReader(open_source(media, loop=True)) as reader:
-        started = 0.0
-        for index in range(warmup + frames):
-            if index == warmup:
-                started = time.perf_counter()
+        for index in range(count):
             frame = reader.next(timeout=10)
             if frame is None:
                 raise RuntimeError(f"{media}: no frame within 10 s")
             result = pipeline.process(frame, options)
             draw_pose(frame.image, result.keypoints, result.confidences, skeleton)
-        return frames / (time.perf_counter() - started)
+            yield index
+
+
+def end_to_end_fps(pipeline: PosePipeline, media: str, stacks: int, frames: int,
+                   warmup: int = 10) -> float:
+    """Frames per second through the real pipeline (:func:`live_frames`).  The person is
+    found during the warm-up, so on a single scene this is the rate of following them."""
+    pipeline.reset()
+    started = time.perf_counter()
+    elapsed = 0.0
+    for index in live_frames(pipeline, media, PipelineOptions(stacks=stacks), warmup + frames):
+        if index == warmup - 1:
+            started = time.perf_counter()
+        elif index == warmup + frames - 1:
+            elapsed = time.perf_counter() - started
+    return frames / elapsed
 
 
 def variant_predictors(loaded: LoadedModel, device: torch.device
                        ) -> dict[str, HeatmapPredictor]:
     """The ways worth comparing on this device; the first is the reference."""
-    network, spec = loaded.network, loaded.spec
     variants = {
-        "fp32 eager": HeatmapPredictor(network, spec, device, torch.float32, fold=False),
-        "fp32 BN folded": HeatmapPredictor(network, spec, device, torch.float32, fold=True),
+        "fp32 eager": create_predictor(loaded, device.type, "fp32", fold=False),
+        "fp32 BN folded": create_predictor(loaded, device.type, "fp32"),
     }
     if device.type == "cuda":
-        variants["fp16 BN folded"] = HeatmapPredictor(network, spec, device, torch.float16,
-                                                      fold=True)
+        variants["fp16 BN folded"] = create_predictor(loaded, device.type, "fp16")
     elif cpu_supports_bf16():
-        variants["bf16 BN folded"] = HeatmapPredictor(network, spec, device, torch.bfloat16,
-                                                      fold=True)
+        variants["bf16 BN folded"] = create_predictor(loaded, device.type, "bf16")
     return variants
 
 
@@ -186,13 +188,9 @@ def seconds_since_process_start() -> float | None:
     return uptime - ticks / os.sysconf("SC_CLK_TCK")
 
 
-def first_pose_seconds(pipeline: PosePipeline, media: str) -> float | None:
-    """From process start to the first pose of ``media``."""
-    with open_source(media) as source:
-        frame = source.read()
-        if frame is None:
-            return None
-        pipeline.process(frame)
+def first_pose_seconds(pipeline: PosePipeline, first: Frame) -> float | None:
+    """From process start to the pose of the media's ``first`` frame."""
+    pipeline.process(first)
     return seconds_since_process_start()
 
 
@@ -206,9 +204,9 @@ def run_bench(loaded: LoadedModel, predictor: HeatmapPredictor, media: str | Non
         first = source.read()
     if first is None:
         raise RuntimeError(f"{media}: no frame to measure")
-    report = BenchReport(device=predictor.device.type, machine=machine_name(predictor.device),
+    report = BenchReport(device=predictor.device.type, machine=device_name(predictor.device),
                          input_size=(first.image.shape[1], first.image.shape[0]))
-    report.first_pose_s = first_pose_seconds(pipeline, media)
+    report.first_pose_s = first_pose_seconds(pipeline, first)
     nobody = np.full_like(first.image, 128)
     search_runs = max(3, runs // 5)
     for stacks in range(1, loaded.spec.config.stacks + 1):
@@ -303,20 +301,13 @@ def soak(pipeline: PosePipeline, media: str | None, frames: int, warmup: int = 1
          progress: Callable[[int], None] | None = None) -> SoakResult:
     """Run ``frames`` frames (after ``warmup``) and compare memory, threads and files."""
     media = media or SYNTHETIC_SOURCE
-    skeleton = pipeline.spec.skeleton
-    options = PipelineOptions(keep_heatmaps=True)
-    baseline: tuple[float, int, int] | None = None
-    with FrameReader(open_source(media, loop=True)) as reader:
-        for index in range(warmup + frames):
-            if index == warmup:
-                baseline = (resident_mb(), threading.active_count(), open_files())
-            frame = reader.next(timeout=10)
-            if frame is None:
-                raise RuntimeError(f"{media}: no frame within 10 s")
-            result = pipeline.process(frame, options)
-            draw_pose(frame.image, result.keypoints, result.confidences, skeleton)
-            if progress and index % 100 == 0:
-                progress(index)
-        end = (resident_mb(), threading.active_count(), open_files())
-    assert baseline is not None
+    baseline = end = (0.0, 0, 0)
+    for index in live_frames(pipeline, media, PipelineOptions(keep_heatmaps=True),
+                             warmup + frames):
+        if index == warmup - 1:
+            baseline = (resident_mb(), threading.active_count(), open_files())
+        if index == warmup + frames - 1:
+            end = (resident_mb(), threading.active_count(), open_files())
+        if progress and index % 100 == 0:
+            progress(index)
     return SoakResult(frames, baseline[0], end[0], baseline[1], end[1], baseline[2], end[2])

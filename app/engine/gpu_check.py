@@ -14,28 +14,30 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import torch
 
 from app.engine.benchmark import BenchReport, Latency, model_latency, run_bench
 from app.engine.pipeline import create_predictor
-from app.model.checkpoint import ModelSpec, load_model
+from app.model.checkpoint import LoadedModel, load_model
 from app.model.hourglass import HourglassConfig, StackedHourglass
-from app.model.runner import HeatmapPredictor
+from app.model.spec import ModelSpec
 from app.pose.skeleton import MPII16
 
 PAPER_CONFIG = HourglassConfig(stacks=8, channels=256, depth=4, joints=16)
 PAPER_INPUT = 256
 
 
-def paper_size_latencies(device: torch.device, config: HourglassConfig = PAPER_CONFIG,
-                         input_size: int = PAPER_INPUT, dtype: torch.dtype = torch.float16,
+def paper_size_latencies(device: str, config: HourglassConfig = PAPER_CONFIG,
+                         input_size: int = PAPER_INPUT, precision: str = "fp16",
                          runs: int = 50) -> list[Latency]:
     """Latency per stack count of a random-weights hourglass (the paper's 8 x 256 at 256 px,
     fp16, unless told otherwise), BatchNorm folded as the app runs it."""
     torch.manual_seed(0)
-    spec = ModelSpec(config, MPII16, input_size=input_size)
-    predictor = HeatmapPredictor(StackedHourglass(config), spec, device, dtype, fold=True)
+    paper = LoadedModel(StackedHourglass(config).eval(),
+                        ModelSpec(config, MPII16, input_size=input_size), Path("random weights"))
+    predictor = create_predictor(paper, device, precision)
     return [model_latency(predictor, stacks, runs) for stacks in range(1, config.stacks + 1)]
 
 
@@ -85,10 +87,9 @@ def main() -> int:
             ("self-test on CUDA", [python, "-m", "app", "--self-test", "--device", "cuda"])):
         checks.append((name, *passes(command)))
     loaded = load_model(None)
-    device = torch.device("cuda")
     ours = run_bench(loaded, create_predictor(loaded, "cuda"), None, frames=300,
                      variants=False)
-    paper = paper_size_latencies(device)
+    paper = paper_size_latencies("cuda")
     print()
     print(format_table(checks, ours, paper))
     return 0 if all(ok for _, ok, _ in checks) else 1

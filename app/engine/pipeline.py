@@ -26,11 +26,11 @@ from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
-import torch
 
 from app.engine.sources import Frame
 from app.model.checkpoint import LoadedModel
 from app.model.runner import (
+    PRECISIONS,
     DeviceError,
     HeatmapPredictor,
     cpu_supports_bf16,
@@ -155,17 +155,15 @@ class PersonChoice:
         return self.width <= 0 or self.height <= 0
 
 
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def create_predictor(loaded: LoadedModel, device: str = "auto", precision: str = "auto"
-                     ) -> HeatmapPredictor:
-    """The network on the best device there is (or the one asked for), at its best precision,
-    BatchNorm folded into the convolutions (``hourglass-pose bench`` compares the variants).
+def create_predictor(loaded: LoadedModel, device: str = "auto", precision: str = "auto",
+                     fold: bool = True) -> HeatmapPredictor:
+    """The one way a predictor is made: the network on the best device there is (or the one
+    asked for), at its best precision (or the one asked for), BatchNorm folded into the
+    convolutions unless ``fold`` is off (``hourglass-pose bench`` compares the variants).
 
     ``auto`` precision is fp16 on CUDA; on the CPU, bf16 where oneDNN has native bf16 kernels
     and a quick race shows it faster than fp32 here (CPUs differ; both score the same PCK),
-    raced once per machine and remembered.
+    raced once per machine and remembered; fp32 elsewhere.
     """
     chosen = resolve_device(device)
     if precision == "auto":
@@ -173,8 +171,7 @@ def create_predictor(loaded: LoadedModel, device: str = "auto", precision: str =
             loaded.spec, lambda: fastest_cpu_precision(loaded))
     if precision not in PRECISIONS:
         raise DeviceError(f"unknown precision {precision!r} (use {', '.join(PRECISIONS)})")
-    return HeatmapPredictor(loaded.network, loaded.spec, chosen, PRECISIONS[precision],
-                            fold=True)
+    return HeatmapPredictor(loaded.network, loaded.spec, chosen, PRECISIONS[precision], fold)
 
 
 def fastest_cpu_precision(loaded: LoadedModel, runs: int = 5) -> str:
@@ -185,8 +182,7 @@ def fastest_cpu_precision(loaded: LoadedModel, runs: int = 5) -> str:
     crop = random_crop(loaded.spec.input_size)
     medians = {}
     for name in ("fp32", "bf16"):
-        predictor = HeatmapPredictor(loaded.network, loaded.spec, torch.device("cpu"),
-                                     PRECISIONS[name], fold=True)
+        predictor = create_predictor(loaded, "cpu", name)
         times = time_calls(lambda p=predictor: p(crop, 1), predictor.device, runs, warmup=2)
         medians[name] = float(np.median(times))
     return min(medians, key=medians.get)

@@ -46,7 +46,8 @@ def available_devices() -> list[str]:
 
 
 def cpu_name() -> str:
-    """The processor's model name and core count, as a card reader can compare them."""
+    """The processor's model name and core count, as a card reader can compare them (and as
+    the remembered precision choice is keyed: it does not change between runs)."""
     name = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
@@ -58,10 +59,11 @@ def cpu_name() -> str:
 
 
 def device_name(device: torch.device) -> str:
-    """What a reader of a card or a log needs to compare figures: the GPU's or CPU's name."""
+    """What a reader of a log or a bench report needs to compare figures: the GPU's name, or
+    the CPU's with the threads PyTorch runs on it."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return cpu_name()
+    return f"{cpu_name()}, {torch.get_num_threads()} threads"
 
 
 def cpu_supports_bf16() -> bool:
@@ -144,6 +146,10 @@ def random_crop(size: int) -> np.ndarray:
     return np.random.default_rng(0).integers(0, 256, (1, size, size, 3), dtype=np.uint8)
 
 
+# The precisions a predictor runs at, by the names the command line and reports use.
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
 class HeatmapPredictor:
     """A network on a device, answering crops with every requested stack's heatmaps."""
 
@@ -160,7 +166,6 @@ class HeatmapPredictor:
         self.spec = spec
         self.device = torch.device(device)
         self.dtype = dtype
-        self.folded = fold
         if fold:
             network = fold_batchnorm(network)
         try:
@@ -172,7 +177,7 @@ class HeatmapPredictor:
 
     @property
     def precision(self) -> str:
-        return {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}[self.dtype]
+        return next(name for name, dtype in PRECISIONS.items() if dtype == self.dtype)
 
     @torch.inference_mode()
     def __call__(
