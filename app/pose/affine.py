@@ -23,10 +23,6 @@ class CropBox:
     cy: float
     side: float
 
-    @property
-    def center(self) -> tuple[float, float]:
-        return self.cx, self.cy
-
     def as_xywh(self) -> tuple[float, float, float, float]:
         half = self.side / 2
         return self.cx - half, self.cy - half, self.side, self.side

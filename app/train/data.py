@@ -7,8 +7,8 @@ Two layouts share one loader.  LSPet (``joints`` 14 x 3 x N: x, y, visible; ``im
 masks joints flagged not visible, whose coordinates are often junk.  The original LSP
 (``joints`` 3 x 14 x N with an occlusion flag; ``imNNNN.jpg``) keeps every joint: its
 benchmark scores occluded joints too.  Entry i belongs to image i + 1, and entries whose image
-is absent are skipped (the shared LSPet copy withholds every tenth image).  Images may be
-JPEG or, in the compact copy that ``app.train.pack`` writes, WebP.
+is absent are skipped (the shared LSPet copy withholds every tenth image).  Images may be in
+any format the app reads (JPEG, or WebP in the compact copy that ``app.train.pack`` writes).
 """
 
 from __future__ import annotations
@@ -20,12 +20,10 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from app.engine.sources import read_image
+from app.engine.sources import IMAGE_EXTENSIONS, read_image
 from app.pose.affine import CropBox, box_from_keypoints, crop_matrix, invert_affine, warp_crop
 from app.pose.codec import HeatmapCodec
 from app.pose.skeleton import LSP14
-
-IMAGE_SUFFIXES = (".jpg", ".webp")
 
 # The crop the network is trained on (and the tracker uses): 1.3 x the joints' extent.
 BOX_MARGIN = 1.3
@@ -74,11 +72,12 @@ def load_annotations(root: str | Path) -> list[Annotation]:
         visible, digits = np.ones(joints.shape[1:], dtype=bool), 4
     else:
         raise DatasetError(f"{mat_path}: joints has shape {joints.shape}, not 14x3xN or 3x14xN")
+    images = root / "images"
+    by_name = {path.stem: path for path in (images.iterdir() if images.is_dir() else ())
+               if path.suffix.lower() in IMAGE_EXTENSIONS}
     annotations = []
     for index in range(joints.shape[-1]):
-        stem = root / "images" / f"im{index + 1:0{digits}d}"
-        image_path = next((path for suffix in IMAGE_SUFFIXES
-                           if (path := stem.with_suffix(suffix)).is_file()), None)
+        image_path = by_name.get(f"im{index + 1:0{digits}d}")
         if image_path is not None:
             annotations.append(
                 Annotation(image_path, coords[:, :, index].copy(), visible[:, index].copy(),
