@@ -21,15 +21,9 @@ from hypothesis import strategies as st
 from networks import random_network
 from safetensors.torch import load_file, save_file
 
-from app.model.checkpoint import (
-    METADATA_KEY,
-    CheckpointError,
-    ModelSpec,
-    load_checkpoint,
-    read_spec,
-    save_checkpoint,
-)
+from app.model.checkpoint import METADATA_KEY, load_checkpoint, read_spec, save_checkpoint
 from app.model.hourglass import HourglassConfig, StackedHourglass
+from app.model.spec import CheckpointError, ModelSpec
 from app.pose.codec import DEFAULT_SIGMA
 from app.pose.skeleton import LSP14
 

@@ -24,7 +24,8 @@ from hypothesis.extra import numpy as hnp
 from safetensors.torch import load_file, save_file
 
 from app.cli import main
-from app.model.checkpoint import CheckpointError, load_checkpoint
+from app.model.checkpoint import load_checkpoint
+from app.model.spec import CheckpointError
 from app.pose.heatmaps import decode_heatmaps
 
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 from networks import random_network
 
-from app.model.checkpoint import ModelSpec
 from app.model.hourglass import HourglassConfig, StackedHourglass
 from app.model.inputs import normalise_batch
 from app.model.runner import HeatmapPredictor
+from app.model.spec import ModelSpec
 from app.pose.heatmaps import merge_flipped
 from app.pose.skeleton import LSP14
 

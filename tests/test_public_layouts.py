@@ -17,9 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from app.model.checkpoint import CheckpointError, load_checkpoint
+from app.model.checkpoint import load_checkpoint
 from app.model.hourglass import HourglassConfig
 from app.model.public_layouts import BEARPAW, unwrap
+from app.model.spec import CheckpointError
 from app.pose.skeleton import MPII16
 
 JOINTS = 16

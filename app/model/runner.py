@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.model.checkpoint import ModelSpec
 from app.model.folding import fold_batchnorm
 from app.model.hourglass import StackedHourglass
 from app.model.inputs import normalise_batch
+from app.model.spec import ModelSpec
 from app.paths import cache_dir
 from app.pose.heatmaps import merge_flipped
 
