@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import test_gui_app
 from windows import WAIT_MS
 
 from app.engine import camera_access
@@ -24,6 +23,8 @@ from app.engine.camera_access import (
     programs_holding,
     windows_refusal,
 )
+
+pytest_plugins = ["window_fixtures"]  # the window fixture: the real window, its model loaded
 
 
 def test_the_probe_of_this_machine_answers_without_raising():
@@ -113,7 +114,6 @@ def test_programs_holding_skip_processes_that_vanish_or_hide(tmp_path):
 
 
 # --- in the window ---------------------------------------------------------------------------
-window = test_gui_app.window  # the fixture: the real window, its model loaded
 
 REFUSAL = CameraRefusal("macOS does not let Hourglass Pose use the camera",
                         "Turn on Hourglass Pose in System Settings ▸ Privacy & Security ▸ Camera.")

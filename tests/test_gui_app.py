@@ -6,7 +6,6 @@ import json
 
 import cv2
 import numpy as np
-import pytest
 from PySide6.QtCore import QSettings, QThread
 from windows import WAIT_MS, next_reports
 
@@ -14,18 +13,7 @@ from app.gui.compose import ALL_JOINTS
 from app.gui.window import MainWindow
 from app.gui.worker import SourceRequest
 
-
-@pytest.fixture
-def window(qtbot, tiny_checkpoint, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(str(tiny_checkpoint), "cpu", settings=settings)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.model is not None, timeout=WAIT_MS)
-    yield win
-    win.stop_worker()
-
-
+pytest_plugins = ["window_fixtures"]  # the window fixture
 
 
 def open_media(window, path) -> None:

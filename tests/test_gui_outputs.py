@@ -8,17 +8,18 @@ import shutil
 
 import cv2
 import pytest
-from test_robustness import make_window, video_frames
+from measures import video_frames
 from windows import WAIT_MS, next_reports
+
+pytest_plugins = ["window_fixtures"]
 
 
 @pytest.fixture
-def window(qtbot, tiny_checkpoint, tmp_path):
-    win = make_window(qtbot, tiny_checkpoint, tmp_path / "settings.ini")
-    win.failures = []
-    win.worker_failed.connect(lambda kind, message: win.failures.append((kind, message)))
-    yield win
-    win.stop_worker()
+def window(window):
+    """window_fixtures' window (pytest passes it in by the same name), keeping its failures."""
+    window.failures = []
+    window.worker_failed.connect(lambda kind, message: window.failures.append((kind, message)))
+    return window
 
 
 def test_a_snapshot_over_the_photo_being_shown_is_refused(qtbot, window, lspet_image, tmp_path):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_robustness import video_frames
+from measures import video_frames
 
 from app.cli import main
 from app.engine.output import (

@@ -127,7 +127,7 @@ def test_infer_reports_each_skipped_photo_in_the_json_and_on_stderr(
 
 def test_the_window_plays_a_folder_photo_by_photo_and_says_what_it_skipped(
         qtbot, tiny_checkpoint, mixed_folder, tmp_path):
-    from test_robustness import make_window
+    from windows import make_window
 
     model = default_checkpoint() or tiny_checkpoint  # the shipped one is confident: it tracks
     window = make_window(qtbot, model, tmp_path / "settings.ini")
@@ -165,7 +165,7 @@ def test_self_test_on_a_folder_passes_and_names_the_skipped_photos(mixed_folder,
 def test_photos_of_other_sizes_all_reach_the_annotated_video(two_photos, tiny_checkpoint,
                                                             tmp_path):
     """OpenCV's encoder drops frames of another size than the first without a word."""
-    from test_robustness import video_frames
+    from measures import video_frames
 
     out, video = tmp_path / "poses.jsonl", tmp_path / "poses.mp4"
     assert len({cv2.imread(str(p)).shape for p in two_photos.iterdir()}) == 2

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from test_robustness import video_frames
+from measures import video_frames
 
 LONG_CLIP_FRAMES = 1500  # far more than a run gets through before the signal
 
@@ -80,8 +80,7 @@ def test_a_signal_mid_run_leaves_a_playable_video_and_whole_json(
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_to_the_app_closes_it_and_saves_the_recording(qtbot, tiny_checkpoint,
                                                                lspet_clip, tmp_path, number):
-    from test_robustness import make_window
-    from windows import next_reports
+    from windows import make_window, next_reports
 
     from app.gui.main import CloseOnSignals
 

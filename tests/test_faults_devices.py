@@ -1,0 +1,101 @@
+"""Devices that are missing or fail during a frame: the model moves to the CPU and says so, or
+playback pauses with the reason.
+
+``pytest -k "fault or soak or corrupt or camera or robust"`` selects the robustness tests of
+every file: each of their names carries one of those words.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from PySide6.QtCore import QSettings
+from windows import WAIT_MS, next_reports
+
+from app.gui.window import MainWindow
+
+pytest_plugins = ["window_fixtures"]  # the window and failures fixtures
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_fault_cuda_asked_for_without_cuda_runs_on_the_cpu_and_says_so(
+        qtbot, tiny_checkpoint, tmp_path):
+    seen = []
+    settings_store = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(str(tiny_checkpoint), "cuda", settings=settings_store)
+    win.worker_failed.connect(lambda kind, message: seen.append((kind, message)))
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        qtbot.waitUntil(lambda: win.model is not None and bool(seen), timeout=WAIT_MS)
+        assert seen == [("device", "CUDA was asked for, but PyTorch sees no such device "
+                                   "here: running on the CPU")]
+        assert win.model.device == "cpu"
+    finally:
+        win.stop_worker()
+
+
+def test_fault_cuda_out_of_memory_during_a_frame_falls_back_to_the_cpu(
+        qtbot, window, failures, lspet_clip):
+    window.open_path(str(lspet_clip))
+    next_reports(qtbot, window)
+    predictor = window.worker._pipeline.predictor
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    loads = []
+    window.worker.model_loaded.connect(loads.append)
+    # Pretend the running predictor is on a GPU that has just run out of memory.
+    predictor._run = out_of_memory
+    predictor.device = torch.device("cuda")
+    qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
+    assert failures[0] == ("device", "CUDA ran out of memory; switching to the CPU")
+    qtbot.waitUntil(lambda: bool(loads), timeout=WAIT_MS)
+    assert loads[0].device == "cpu"
+    next_reports(qtbot, window, 3)  # the video goes on, on the CPU
+    assert window.model.device == "cpu" and window.device_box.currentData() == "cpu"
+    assert "CPU" in window.status.text()
+    assert len(failures) == 1
+
+
+def test_fault_an_unexpected_error_in_a_frame_pauses_with_a_message(
+        qtbot, window, failures, lspet_clip):
+    window.open_path(str(lspet_clip))
+    next_reports(qtbot, window)
+    predictor = window.worker._pipeline.predictor
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a kernel failed")
+
+    predictor._run = broken
+    qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
+    kind, message = failures[0]
+    assert kind == "frame" and "RuntimeError: a kernel failed" in message
+    assert "paused" in message
+    qtbot.waitUntil(lambda: not window.playing, timeout=WAIT_MS)
+    window.worker._pipeline.predictor.__dict__.pop("_run")  # mended: Play goes on
+    window.request_playing.emit(True)
+    next_reports(qtbot, window, 2)
+
+
+def test_fault_device_changes_during_inference(qtbot, window, failures, lspet_clip, monkeypatch):
+    window.open_path(str(lspet_clip))
+    next_reports(qtbot, window)
+    loads = []
+    window.worker.model_loaded.connect(loads.append)
+    for _ in range(3):  # while frames are being processed
+        window.request_device.emit("cpu")
+        next_reports(qtbot, window)
+    qtbot.waitUntil(lambda: len(loads) == 3, timeout=WAIT_MS)
+    if not torch.cuda.is_available():
+        window.device_box.addItem("CUDA", "cuda")  # as on a machine whose GPU went away
+        window.device_box.setCurrentIndex(1)
+        window.device_box.activated.emit(1)
+        qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
+        assert failures[0] == ("device", "CUDA was asked for, but PyTorch sees no CUDA "
+                                         "device here")
+        assert window.device_box.currentData() == "cpu"  # the box shows where it runs
+    reports = next_reports(qtbot, window, 3)
+    assert [r.result.frame_index for r in reports] == sorted(r.result.frame_index
+                                                             for r in reports)
