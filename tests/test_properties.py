@@ -20,7 +20,8 @@ from hypothesis.extra import numpy as hnp
 
 from app.engine.drawing import draw_pose, overlay_heatmap
 from app.engine.sources import SourceError, open_source
-from app.model.checkpoint import CheckpointError, load_checkpoint
+from app.model.checkpoint import load_checkpoint
+from app.model.spec import CheckpointError
 from app.pose.heatmaps import decode_heatmaps
 from app.pose.skeleton import LSP14
 

@@ -32,7 +32,7 @@ import numpy as np
 from app.engine.clips import letterbox
 from app.engine.drawing import draw_pose
 from app.engine.pipeline import PoseResult
-from app.engine.sources import IMAGE_EXTENSIONS, Frame, SkippedFile
+from app.engine.sources import FALLBACK_FPS, IMAGE_EXTENSIONS, Frame, SkippedFile
 from app.pose.skeleton import Skeleton
 
 # OpenCV's video encoder does not report a full disk: it drops frames, then cannot write the
@@ -286,7 +286,7 @@ class VideoWriter:
 
     def __init__(self, path: str | Path, fps: float | None) -> None:
         self.path = Path(path)
-        self.fps = fps if fps and fps > 0 else 30.0  # a source that does not say
+        self.fps = fps if fps and fps > 0 else FALLBACK_FPS  # a source that does not say
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] = (0, 0)  # (width, height), from the first frame
         self._file_on_disk: AtomicFile | None = None

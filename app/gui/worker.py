@@ -39,8 +39,9 @@ from app.engine.sources import (
     list_cameras,
     open_source,
 )
-from app.model.checkpoint import CheckpointError, LoadedModel, ModelSpec, load_model
+from app.model.checkpoint import LoadedModel, load_model
 from app.model.runner import DeviceError
+from app.model.spec import CheckpointError, ModelSpec
 
 # A still image is re-run at this rate, so changes of stacks or options show at once.
 STILL_IMAGE_FPS = 10.0
