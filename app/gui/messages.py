@@ -3,8 +3,8 @@
 The worker names the kind of failure (:class:`Failure`) and what happened; this module decides
 the form.  Where nothing can be shown (no source, no model at all), a panel over the video says
 why and offers ways on; where the video goes on (another checkpoint refused, a recording or
-snapshot not saved, the device changed), a warning that does not block.  No Qt here: the
-window shows what these functions return.
+snapshot not saved, the device changed), a warning that does not block.  Nothing here draws:
+the window shows what these functions return, and wires each button to what it offers.
 """
 
 from __future__ import annotations
