@@ -409,11 +409,12 @@ def run_make_clip(args: argparse.Namespace) -> int:
 
 
 def add_publish_parser(commands: argparse._SubParsersAction) -> None:
+    from app.train.config import DEFAULT_DATA
+
     parser = commands.add_parser("publish", help="make a run's best weights the embedded model "
                                  "and measure its model card")
     parser.add_argument("--run", default="runs/default", help="run folder with best.safetensors")
-    parser.add_argument("--data", nargs="+",
-                        default=["../shared/datasets/lspet", "../shared/datasets/lsp"],
+    parser.add_argument("--data", nargs="+", default=list(DEFAULT_DATA),
                         help="datasets whose validation slices the card measures")
     parser.add_argument("--out", help="default: models/hourglass-lsp.safetensors")
     parser.add_argument("--force", action="store_true",

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.engine.output import OutputError, write_snapshot
 from app.engine.pipeline import PersonChoice, PipelineOptions
+from app.engine.sources import IMAGE_EXTENSIONS
 from app.gui.compose import ALL_JOINTS, ViewState, compose_frame, stack_maps
 from app.gui.heatmap_panel import HeatmapPanel
 from app.gui.messages import Panel, WayOn, failure_notice, no_camera_panel
@@ -56,8 +57,11 @@ from app.gui.worker import (
 from app.model.runner import available_devices
 from app.paths import assets_dir
 
-MEDIA_FILTER = ("Media (*.mp4 *.avi *.mov *.mkv *.webm *.jpg *.jpeg *.png *.bmp *.tif *.tiff "
-                "*.webp);;All files (*)")
+# Videos are whatever OpenCV's FFmpeg opens; these are the common ones offered by the dialog.
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+MEDIA_FILTER = ("Media (" + " ".join(f"*{ext}" for ext in (*VIDEO_EXTENSIONS,
+                                                            *sorted(IMAGE_EXTENSIONS)))
+                + ");;All files (*)")
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pt *.pth *.tar);;All files (*)"
 CAPTURE_SIZES = ((640, 480), (1280, 720), (1920, 1080))
 # Frames larger than this (longest side, pixels) are drawn on a reduced copy for the screen

@@ -106,12 +106,12 @@ def predict_live(pipeline: PosePipeline, annotations: list[Annotation],
     usable = measurable(annotations, images, pipeline.spec.skeleton)
     per_frame = np.zeros((frames, len(usable), pipeline.spec.skeleton.num_joints, 2))
     for person, (_, image) in enumerate(usable):
-        for index, result in enumerate(show_still(pipeline, image, frames)):
+        for index, result in enumerate(run_still_as_shown(pipeline, image, frames)):
             per_frame[index, person] = result.keypoints
     return predictions_of(per_frame, usable, pipeline.spec.skeleton)
 
 
-def show_still(pipeline: PosePipeline, image: np.ndarray, frames: int) -> list[PoseResult]:
+def run_still_as_shown(pipeline: PosePipeline, image: np.ndarray, frames: int) -> list[PoseResult]:
     """A photo held for ``frames`` frames of a clip at the usual frame rate, to a pipeline that
     has forgotten any earlier person; smoothing off, so each frame's result is its own
     answer."""
@@ -270,7 +270,7 @@ def framing_check(pipeline: PosePipeline, annotations: list[Annotation],
         if window is None:
             continue
         top, bottom, left, right = window
-        last = show_still(pipeline, image[top:bottom, left:right], frames)[-1]
+        last = run_still_as_shown(pipeline, image[top:bottom, left:right], frames)[-1]
         labelled.append(annotation.visible)
         within.append(in_window(annotation.joints, window))
         shown.append(last.confidences >= threshold)
@@ -296,14 +296,14 @@ class LiveCheck:
 
 def live_check(pipeline: PosePipeline, annotations: list[Annotation],
                images: list[np.ndarray], frames: int = 4) -> LiveCheck:
-    """:func:`show_still` on every measurable photo: how well and how often the app finds the
-    person by itself, against what the model does with the true box."""
+    """:func:`run_still_as_shown` on every measurable photo: how well and how often the app
+    finds the person by itself, against what the model does with the true box."""
     skeleton = pipeline.spec.skeleton
     usable = measurable(annotations, images, skeleton)
     joints = np.zeros((frames, len(usable), skeleton.num_joints, 2))
     found = np.zeros((frames, max(len(usable), 1)), bool)
     for person, (_, image) in enumerate(usable):
-        for index, result in enumerate(show_still(pipeline, image, frames)):
+        for index, result in enumerate(run_still_as_shown(pipeline, image, frames)):
             joints[index, person], found[index, person] = result.keypoints, result.found
     true_box = score(predict_annotations(pipeline.predictor, annotations, images), skeleton)
     return LiveCheck(score(predictions_of(joints, usable, skeleton), skeleton),

@@ -131,6 +131,7 @@ class Trainer:
                                    depth=config.depth, joints=LSP14.num_joints),
             skeleton=LSP14,
             input_size=config.input_size,
+            sigma=config.sigma,
         )
         network = StackedHourglass(self.spec.config).to(self.device)
         self.network = network.to(memory_format=torch.channels_last)
@@ -290,7 +291,8 @@ class Trainer:
         """The stages behind the current weights: the init weights' and this run's own."""
         this_run = {
             "device": self.device.type, "hardware": device_name(self.device),
-            "data": self.config.data, "start": self.stage_start["start"],
+            "data": self.config.data, "repeats": [split.repeats for split in self.splits],
+            "start": self.stage_start["start"],
             "steps": self.step - self.stage_start["step"],
             "batch_size": self.config.batch_size * self.world,
             "hours": round((self.elapsed - self.stage_start["elapsed"]) / 3600, 3),
