@@ -36,7 +36,7 @@ from app.train.data import (
 )
 from app.train.evaluate import framing_check, measurable, predict_live, score, webcam_window
 from app.train.pack import pack_dataset
-from app.train.publish import publish_verdict
+from app.train.publish import publish_verdict, slice_figure
 from app.train.stages import describe_stages, stages_of
 from app.train.trainer import Trainer, heatmap_loss, learning_rate
 
@@ -475,3 +475,16 @@ def test_a_checkpoint_from_before_stages_reads_as_one_stage():
     assert "1. 10 steps of batch 16 on CPU, from scratch: 1.50 hours" in text
     assert "In all 1.50 hours" in text
     assert stages_of({}) == [] and "No record" in describe_stages([])
+
+
+def test_a_stage_names_its_folders_and_their_mix():
+    stage = {"device": "cpu", "hardware": "", "start": "from scratch", "steps": 5,
+             "batch_size": 16, "hours": 0.5, "data": ["a/lspet", "a/lsp"], "repeats": [1, 3]}
+    assert "reading a/lspet + a/lsp (x3), from scratch" in describe_stages([stage])
+    stage |= {"data": "a/lspet", "repeats": None}
+    assert "reading a/lspet, from scratch" in describe_stages([stage])
+
+
+def test_a_training_record_without_a_slice_shows_a_dash_not_nan():
+    assert slice_figure({"mean": 61.8}, "lsp") == "-"
+    assert slice_figure({"slices": {"lsp": 84.36}}, "lsp") == "84.4"

@@ -144,6 +144,13 @@ def lever_table(ablations: dict[str, Path], judge: str) -> str:
             + "---|" * (len(names) + 2) + "\n" + "\n".join(rows))
 
 
+def slice_figure(record: dict, name: str) -> str:
+    """A training-log record's figure for one slice; a dash where that stage did not measure
+    it (stages that trained on one dataset logged only the judged figure)."""
+    value = record.get("slices", {}).get(name)
+    return "-" if value is None else f"{value:.1f}"
+
+
 def percent_row(values: list[float]) -> str:
     return " | ".join(f"{v:.1f}" for v in values)
 
@@ -155,7 +162,12 @@ def describe_data(training: dict, reports: list[SliceReport]) -> str:
             f"Each dataset holds out a fixed, seeded validation slice that is never trained on "
             f"(measurable people, whose torso can be scored: {sizes}); the "
             f"`{training.get('judge', reports[0].name)}` slice chose the best weights. "
-            f"Repeats per epoch (the mix): {recipe.get('repeats', 'not recorded')}.")
+            f"Repeats per epoch in the last stage (the mix, in the order above): "
+            f"{describe_repeats(recipe.get('repeats'))}.")
+
+
+def describe_repeats(repeats: list[int] | None) -> str:
+    return " : ".join(map(str, repeats)) if repeats else "each dataset once"
 
 
 def describe_teacher(training: dict) -> str:
@@ -223,7 +235,7 @@ def model_card(loaded: LoadedModel, path: Path, name: str, judge: str,
     frame_header = " | ".join(f"frame {k + 1}" for k in range(len(reports[0].live.per_stack)))
     history = "\n".join(
         f"| {h['hours']:.2f} | {h['step']} | "
-        + " | ".join(f"{h.get('slices', {}).get(r.name, float('nan')):.1f}" for r in reports)
+        + " | ".join(slice_figure(h, r.name) for r in reports)
         + f" | {h['mean']:.1f} |" for h in training.get("history", []))
     history_header = " | ".join(f"{r.name}" for r in reports)
     speed = "\n".join(f"| {lat.stacks} | {lat.median_ms:.1f} | {lat.p90_ms:.1f} | "

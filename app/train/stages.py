@@ -30,9 +30,18 @@ def describe_stages(stages: list[dict]) -> str:
     lines = []
     for number, stage in enumerate(stages, start=1):
         where = stage["device"].upper() + (f" ({stage['hardware']})" if stage["hardware"] else "")
-        data = f", reading {stage['data']}" if stage.get("data") else ""
+        data = f", reading {describe_data(stage['data'], stage.get('repeats'))}" if stage.get(
+            "data") else ""
         lines.append(f"{number}. {stage['steps']} steps of batch {stage['batch_size']} on {where}"
                      f"{data}, {stage['start']}: {stage['hours']:.2f} hours of training steps.")
     total = sum(stage["hours"] for stage in stages)
     return "Trained in these stages (each resumed across sessions as needed):\n\n" + "\n".join(
         lines) + f"\n\nIn all {total:.2f} hours of training steps."
+
+
+def describe_data(data: str | list[str], repeats: list[int] | None) -> str:
+    """The folders a stage read, and how often each came round an epoch where not once."""
+    folders = [data] if isinstance(data, str) else list(data)
+    if repeats and any(r != 1 for r in repeats):
+        folders = [f if r == 1 else f"{f} (x{r})" for f, r in zip(folders, repeats, strict=True)]
+    return " + ".join(folders)
