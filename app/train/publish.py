@@ -340,7 +340,7 @@ Batch 1, {precision} (as the app runs it here), {cpu_name()}, BatchNorm folded, 
 
 ## Limits
 - One person per frame: the pose of whoever fills the tracked box; no detector.
-- 2D only; 14 LSP joints (no face, hands or feet keypoints).
+- 2D only; the {spec.skeleton.num_joints} joints above (no face, hands or feet keypoints).
 - Trained on sports photos (upright to acrobatic whole bodies, about 150 px tall); half-body
   crops and frame edges stand in for webcam framing, which neither dataset shows.
 - LSPet's labels are crowd-sourced and noisy (some name the sides as the viewer sees them);

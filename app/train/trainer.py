@@ -140,9 +140,11 @@ class Trainer:
             param.requires_grad_(False)
         self.optimizer = torch.optim.AdamW(self.network.parameters(), lr=config.learning_rate,
                                            weight_decay=config.weight_decay)
-        self.model: nn.Module = self.network
+        # What a training step calls: the network itself, or with several processes the
+        # network wrapped to average its gradients across them.
+        self.step_network: nn.Module = self.network
         if self.world > 1:
-            self.model = nn.parallel.DistributedDataParallel(self.network)
+            self.step_network = nn.parallel.DistributedDataParallel(self.network)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.autocast_dtype == torch.float16)
 
         held_out = config.held_out or [None] * len(config.data)
@@ -272,10 +274,10 @@ class Trainer:
         lr = self.current_learning_rate()
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        self.model.train()
+        self.step_network.train()
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
                             enabled=self.autocast_dtype is not None):
-            outputs = self.model(inputs)
+            outputs = self.step_network(inputs)
         loss, per_stack = heatmap_loss(outputs, target_t, weight_t, self.config.foreground_weight)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
