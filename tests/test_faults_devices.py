@@ -35,19 +35,27 @@ def test_fault_cuda_asked_for_without_cuda_runs_on_the_cpu_and_says_so(
         win.stop_worker()
 
 
-def test_fault_cuda_out_of_memory_during_a_frame_falls_back_to_the_cpu(
-        qtbot, window, failures, lspet_clip):
-    window.open_path(str(lspet_clip))
+def playing_predictor_that_raises(qtbot, window, clip, error: Exception):
+    """The window playing ``clip``, its predictor from now on raising ``error`` on every run."""
+    window.open_path(str(clip))
     next_reports(qtbot, window)
     predictor = window.worker._pipeline.predictor
 
-    def out_of_memory(*args, **kwargs):
-        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    def fail(*args, **kwargs):
+        raise error
 
+    predictor._run = fail
+    return predictor
+
+
+def test_fault_cuda_out_of_memory_during_a_frame_falls_back_to_the_cpu(
+        qtbot, window, failures, lspet_clip):
     loads = []
     window.worker.model_loaded.connect(loads.append)
     # Pretend the running predictor is on a GPU that has just run out of memory.
-    predictor._run = out_of_memory
+    predictor = playing_predictor_that_raises(
+        qtbot, window, lspet_clip,
+        torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     predictor.device = torch.device("cuda")
     qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
     assert failures[0] == ("device", "CUDA ran out of memory; switching to the CPU")
@@ -61,14 +69,7 @@ def test_fault_cuda_out_of_memory_during_a_frame_falls_back_to_the_cpu(
 
 def test_fault_an_unexpected_error_in_a_frame_pauses_with_a_message(
         qtbot, window, failures, lspet_clip):
-    window.open_path(str(lspet_clip))
-    next_reports(qtbot, window)
-    predictor = window.worker._pipeline.predictor
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("a kernel failed")
-
-    predictor._run = broken
+    playing_predictor_that_raises(qtbot, window, lspet_clip, RuntimeError("a kernel failed"))
     qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
     kind, message = failures[0]
     assert kind == "frame" and "RuntimeError: a kernel failed" in message
