@@ -335,9 +335,10 @@ def test_live_pck_runs_the_apps_own_pipeline_one_row_per_frame(lspet_subset, tin
     pipeline = PosePipeline(create_predictor(load_checkpoint(tiny_checkpoint), "cpu", "fp32"))
     annotations = load_annotations(lspet_subset)
     images = [read_image(a.image_path) for a in annotations]
-    live = predict_live(pipeline, annotations, images, frames=3)
+    live, found = predict_live(pipeline, annotations, images, frames=3)
     people = measurable(annotations, images, LSP14)
     assert live.joints.shape == (3, len(people), 14, 2) and len(people) > 10
+    assert found.shape == (3, len(people))
     pipeline.reset()  # the first frame: the whole photo, as the app sees it
     first = pipeline.process(Frame(people[0][1], 0, 0.0), PipelineOptions(smoothing=False))
     np.testing.assert_allclose(live.joints[0, 0], first.keypoints)

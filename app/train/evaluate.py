@@ -99,16 +99,17 @@ def predictions_of(joints: np.ndarray, usable: list[tuple[Annotation, np.ndarray
 
 
 def predict_live(pipeline: PosePipeline, annotations: list[Annotation],
-                 images: list[np.ndarray], frames: int = 4) -> Predictions:
-    """The app's own pipeline, given no box: each photo shown as a still for ``frames`` frames,
-    the first searched whole (letterboxed), the later ones in the box tracked from the last
-    pose.  Its ``joints`` are (frames, N, J, 2): scored like stacks, one row per frame."""
+                 images: list[np.ndarray], frames: int = 4) -> tuple[Predictions, np.ndarray]:
+    """The app's own pipeline, given no box: each photo shown as a still for ``frames`` frames
+    (:func:`run_still_as_shown`).  Its ``joints`` are (frames, N, J, 2): scored like stacks,
+    one row per frame; beside them, (frames, N) whether a person was found."""
     usable = measurable(annotations, images, pipeline.spec.skeleton)
     per_frame = np.zeros((frames, len(usable), pipeline.spec.skeleton.num_joints, 2))
+    found = np.zeros((frames, len(usable)), bool)
     for person, (_, image) in enumerate(usable):
         for index, result in enumerate(run_still_as_shown(pipeline, image, frames)):
-            per_frame[index, person] = result.keypoints
-    return predictions_of(per_frame, usable, pipeline.spec.skeleton)
+            per_frame[index, person], found[index, person] = result.keypoints, result.found
+    return predictions_of(per_frame, usable, pipeline.spec.skeleton), found
 
 
 def run_still_as_shown(pipeline: PosePipeline, image: np.ndarray, frames: int) -> list[PoseResult]:
@@ -299,15 +300,10 @@ def live_check(pipeline: PosePipeline, annotations: list[Annotation],
     """:func:`run_still_as_shown` on every measurable photo: how well and how often the app
     finds the person by itself, against what the model does with the true box."""
     skeleton = pipeline.spec.skeleton
-    usable = measurable(annotations, images, skeleton)
-    joints = np.zeros((frames, len(usable), skeleton.num_joints, 2))
-    found = np.zeros((frames, max(len(usable), 1)), bool)
-    for person, (_, image) in enumerate(usable):
-        for index, result in enumerate(run_still_as_shown(pipeline, image, frames)):
-            joints[index, person], found[index, person] = result.keypoints, result.found
+    predictions, found = predict_live(pipeline, annotations, images, frames)
     true_box = score(predict_annotations(pipeline.predictor, annotations, images), skeleton)
-    return LiveCheck(score(predictions_of(joints, usable, skeleton), skeleton),
-                     (100.0 * found.mean(axis=1)).tolist(), true_box.mean)
+    found_percent = 100.0 * found.mean(axis=1) if found.size else np.zeros(frames)
+    return LiveCheck(score(predictions, skeleton), found_percent.tolist(), true_box.mean)
 
 
 def small_person_photos(annotations: list[Annotation], images: list[np.ndarray],

@@ -96,7 +96,7 @@ def publish(run_dir: Path, datasets: list[str], target: Path, force: bool = Fals
             raise PublishRefused(f"not published: {verdict} (--force publishes anyway)")
     pipeline = PosePipeline(predictor)  # the app's own, reset for every photo
     reports = [SliceReport(name, plain[name], held_out.score(predictor, flip=True),
-                           score(predict_live(pipeline, held_out.annotations, held_out.images),
+                           score(predict_live(pipeline, held_out.annotations, held_out.images)[0],
                                  predictor.spec.skeleton))
                for name, held_out in slices.items()]
     people = [a for held_out in slices.values() for a in held_out.annotations]
