@@ -421,24 +421,27 @@ def add_publish_parser(commands: argparse._SubParsersAction) -> None:
                         help="publish even when the shipped model is as good (the rule: a "
                              "point better on the judging slice, no more than a point worse on "
                              "any other)")
-    parser.add_argument("--ablation", nargs="+", default=[], metavar="LABEL=RUN",
+    parser.add_argument("--ablation", nargs="+", default=[], metavar="LABEL=RUN[@STEP]",
                         help="runs that differ by one lever, for the card's table of what "
-                             "each lever contributed")
+                             "each lever contributed; @STEP: the best up to that step, to "
+                             "compare runs at matched steps")
 
 
 def run_publish(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from app.paths import DEFAULT_MODEL_NAME, models_dir
-    from app.train.publish import publish
+    from app.train.publish import Ablation, publish
 
     target = Path(args.out) if args.out else models_dir() / DEFAULT_MODEL_NAME
     ablations = {}
     for entry in args.ablation:
         label, _, run = entry.partition("=")
-        if not run or not (Path(run) / "log.jsonl").is_file():
-            raise UsageError(f"--ablation {entry}: expected LABEL=RUN with RUN/log.jsonl")
-        ablations[label] = Path(run)
+        run, _, step = run.rpartition("@") if "@" in run else (run, "", "")
+        if not run or not (Path(run) / "log.jsonl").is_file() or (step and not step.isdigit()):
+            raise UsageError(f"--ablation {entry}: expected LABEL=RUN[@STEP] with "
+                             "RUN/log.jsonl")
+        ablations[label] = Ablation(Path(run), int(step) if step else None)
     print(publish(Path(args.run), args.data, target, args.force, ablations))
     return 0
 

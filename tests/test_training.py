@@ -36,7 +36,7 @@ from app.train.data import (
 )
 from app.train.evaluate import framing_check, measurable, predict_live, score, webcam_window
 from app.train.pack import pack_dataset
-from app.train.publish import publish_verdict, slice_figure
+from app.train.publish import Ablation, PublishRefused, best_record, publish_verdict, slice_figure
 from app.train.stages import describe_stages, stages_of
 from app.train.trainer import Trainer, heatmap_loss, learning_rate
 
@@ -322,6 +322,20 @@ def test_publish_copies_the_best_weights_and_writes_a_measured_card(lspet_subset
     assert main(["publish", "--run", str(run), "--data", str(lspet_subset), "--out",
                  str(target), "--force", "--ablation", f"plain={run}"]) == 0
     assert "| plain |" in (tmp_path / "models" / "README.md").read_text()
+
+
+def test_an_ablation_compares_runs_at_matched_steps(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    records = [{"step": step, "mean": lsp, "slices": {"lsp": {"mean": lsp}}}
+               for step, lsp in ((500, 80.0), (1000, 82.0), (1500, 85.0), (2000, 84.0))]
+    (run / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert best_record(Ablation(run), "lsp")["step"] == 1500
+    assert best_record(Ablation(run, up_to_step=1000), "lsp")["step"] == 1000
+    with pytest.raises(PublishRefused, match="no validation up to step 100"):
+        best_record(Ablation(run, up_to_step=100), "lsp")
+    assert main(["publish", "--ablation", f"early={run}@soon"]) == 2
+    assert "expected LABEL=RUN[@STEP]" in capsys.readouterr().err
 
 
 def test_the_publishing_rule_needs_a_point_on_the_judge_and_loses_at_most_one_elsewhere():

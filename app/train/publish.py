@@ -77,7 +77,7 @@ def judge_of(training: dict, names: list[str]) -> str:
 
 
 def publish(run_dir: Path, datasets: list[str], target: Path, force: bool = False,
-            ablations: dict[str, Path] | None = None) -> str:
+            ablations: dict[str, Ablation] | None = None) -> str:
     """Copy ``run_dir/best.safetensors`` to ``target`` and write the card beside it, unless the
     shipped model at ``target`` is as good by the rule (``force`` publishes anyway)."""
     best = run_dir / "best.safetensors"
@@ -120,20 +120,35 @@ def replace_file(path: Path, content: bytes) -> None:
     partial.replace(path)
 
 
-def best_record(run_dir: Path, judge: str) -> dict:
-    """The validation record of a run's best weights by the judging slice (its log)."""
-    records = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+@dataclass(frozen=True)
+class Ablation:
+    """A run that differs from another by one lever, read from its log; ``up_to_step`` compares
+    runs at matched steps (a run stopped early beside one that went on)."""
+
+    run_dir: Path
+    up_to_step: int | None = None
+
+
+def best_record(ablation: Ablation, judge: str) -> dict:
+    """The validation record of a run's best weights by the judging slice (its log), among
+    those up to ``ablation.up_to_step``."""
+    lines = (ablation.run_dir / "log.jsonl").read_text().splitlines()
+    records = [r for r in map(json.loads, lines)
+               if ablation.up_to_step is None or r["step"] <= ablation.up_to_step]
+    if not records:
+        raise PublishRefused(f"{ablation.run_dir}: no validation up to step "
+                             f"{ablation.up_to_step}")
     return max(records, key=lambda r: r.get("slices", {}).get(judge, {}).get("mean", r["mean"]))
 
 
-def lever_table(ablations: dict[str, Path], judge: str) -> str:
+def lever_table(ablations: dict[str, Ablation], judge: str) -> str:
     """What each lever contributed: runs that differ by one lever, by their best validation."""
     if not ablations:
         return ""
     rows = []
     names: list[str] = []
-    for label, run_dir in ablations.items():
-        record = best_record(run_dir, judge)
+    for label, ablation in ablations.items():
+        record = best_record(ablation, judge)
         slices = {name: s["mean"] for name, s in record.get("slices", {}).items()}
         names = names or sorted(slices, key=lambda n: n != judge)
         rows.append(f"| {label} | " + " | ".join(f"{slices.get(n, float('nan')):.1f}"
@@ -243,7 +258,8 @@ def model_card(loaded: LoadedModel, path: Path, name: str, judge: str,
     small_row = (f"| every slice, the person a third of a 640x480 frame high | "
                  f"{percent_row(small.evaluation.per_stack)} | {small.true_box:.1f} |")
     lever_section = (f"\n## What each lever contributed\nBest validation of runs that differ "
-                     f"by one lever (each run's own log, the same slices):\n\n{levers}\n"
+                     f"by one lever (each run's own log, the same slices; a step limit in the "
+                     f"label compares runs at matched steps):\n\n{levers}\n"
                      if levers else "")
     return f"""# Model card: `{name}`
 
