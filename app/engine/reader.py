@@ -38,6 +38,8 @@ class FrameReader:
                     with self._condition:
                         self._condition.wait_for(
                             lambda: len(self._frames) < self._capacity or self._stopping)
+                        if self._stopping:  # closed while full: no frame read for nobody
+                            break
                 frame = self.source.read()
                 with self._condition:
                     if frame is None or self._stopping:
