@@ -76,8 +76,9 @@ def test_fault_huge_image_runs_in_bounded_time_and_memory(huge_image, tiny_check
         frame = source.read()
         assert frame.image.shape == (6000, 8000, 3)
         result = pipeline.process(frame, options)
-        draw_pose(frame.image, result.keypoints, result.confidences, LSP14)
-        overlay_heatmap(frame.image, result.heatmaps[-1].max(axis=0),
+        canvas = frame.image.copy()  # as the window draws: frames are read-only
+        draw_pose(canvas, result.keypoints, result.confidences, LSP14)
+        overlay_heatmap(canvas, result.heatmaps[-1].max(axis=0),
                         invert_affine(crop_matrix(result.box, 16)))
     seconds = time.monotonic() - started
     assert np.isfinite(result.keypoints).all()

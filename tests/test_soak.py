@@ -35,9 +35,10 @@ def test_soak_engine_1000_frames_keeps_memory_threads_and_files_flat(tiny_checkp
         for index in range(frames):
             frame = reader.next(timeout=10)
             result = pipeline.process(frame, options[(index // 50) % len(options)])
-            draw_pose(frame.image, result.keypoints, result.confidences, skeleton)
+            canvas = frame.image.copy()  # as the window draws: frames are read-only
+            draw_pose(canvas, result.keypoints, result.confidences, skeleton)
             if result.heatmaps is not None:
-                overlay_heatmap(frame.image, result.heatmaps[-1, 3],
+                overlay_heatmap(canvas, result.heatmaps[-1, 3],
                                 invert_affine(crop_matrix(result.box, 16)))
             writer.write(pose_record(result, skeleton))
             if index == warmup - 1:

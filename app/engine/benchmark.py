@@ -117,8 +117,8 @@ def acquisition_latency(pipeline: PosePipeline, image: np.ndarray, stacks: int,
 def live_frames(pipeline: PosePipeline, media: str, options: PipelineOptions, count: int
                 ) -> Iterator[int]:
     """The app's loop, ``count`` times: read (on its own thread, looping the media), crop,
-    model, decode, smooth, draw.  Yields each frame's index once it is drawn, with the reader
-    still running, so callers measure between frames."""
+    model, decode, smooth, draw (on a copy, as the window does).  Yields each frame's index
+    once it is drawn, with the reader still running, so callers measure between frames."""
     skeleton = pipeline.spec.skeleton
     with FrameReader(open_source(media, loop=True)) as reader:
         for index in range(count):
@@ -126,7 +126,7 @@ def live_frames(pipeline: PosePipeline, media: str, options: PipelineOptions, co
             if frame is None:
                 raise RuntimeError(f"{media}: no frame within 10 s")
             result = pipeline.process(frame, options)
-            draw_pose(frame.image, result.keypoints, result.confidences, skeleton)
+            draw_pose(frame.image.copy(), result.keypoints, result.confidences, skeleton)
             yield index
 
 

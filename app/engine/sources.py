@@ -55,7 +55,7 @@ _BGR_CONVERSIONS = {1: cv2.COLOR_GRAY2BGR, 3: None, 4: cv2.COLOR_BGRA2BGR}
 
 @dataclass(frozen=True)
 class Frame:
-    image: np.ndarray  # (H, W, 3) uint8 BGR, C-contiguous, owned by the receiver
+    image: np.ndarray  # (H, W, 3) uint8 BGR, C-contiguous, read-only: receivers draw on copies
     index: int  # 0, 1, 2... in reading order, loops included
     timestamp: float  # seconds, increasing: media time for videos, time since open otherwise
     file: str | None = None  # the photo's name, for the frames of a folder
@@ -184,6 +184,7 @@ class FrameSource(ABC):
         if grabbed is None:
             return None
         image, timestamp = grabbed
+        image.flags.writeable = False  # shared between threads, and a still is the same array
         frame = Frame(image=image, index=self._index, timestamp=timestamp, file=self._file_name())
         self._index += 1
         self.size = (image.shape[1], image.shape[0])
@@ -313,8 +314,7 @@ class ImageSource(FrameSource):
         if self._image is None or (self._shown and not self.loop):
             return None
         self._shown = True
-        # A copy each time: receivers draw on their frames.
-        return self._image.copy(), time.perf_counter() - self._started
+        return self._image, time.perf_counter() - self._started
 
     def _release(self) -> None:
         self._image = None

@@ -365,7 +365,6 @@ class PoseWorker(QObject):
         if self._playback is Playback.STEPPING:
             self._playback = Playback.PAUSED
         self._report_skipped(frame.index)
-        frame.image.flags.writeable = False  # shared with the GUI from now on
         self._last_frame = frame
         self._process(frame)
 
