@@ -336,7 +336,7 @@ def test_bearpaw_checkpoint_computes_the_same_heatmaps(num_blocks, image, tmp_pa
     spec = loaded.spec
     assert (spec.layout, spec.skeleton, spec.input_size) == ("bearpaw", MPII16, 256)
     assert spec.mean == pytest.approx((0.4404, 0.4440, 0.4327))
-    assert spec.std == (1.0, 1.0, 1.0)
+    assert (spec.std, spec.sigma) == ((1.0, 1.0, 1.0), 1.0)
     assert_same_heatmaps(loaded.network(image), net(image))
 
 
@@ -358,6 +358,7 @@ def test_princeton_spec_is_inferred_from_the_tensors(princeton, tmp_path):
     assert spec.layout == "princeton-vl"
     assert spec.skeleton == MPII16
     assert (spec.input_size, spec.mean, spec.std) == (256, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+    assert spec.sigma == 1.0  # decoded with the blur its targets had
 
 
 @torch.no_grad()

@@ -84,6 +84,9 @@ class Port:
     # Why our module tree cannot hold these weights, or None when it can.
     unsupported: Callable[[State, HourglassConfig], str | None]
     mean: tuple[float, float, float]
+    # The Gaussian targets' sigma in heatmap pixels it was trained with: the decoder's blur
+    # follows it.
+    sigma: float
 
 
 # --- princeton-vl/pytorch_stacked_hourglass ----------------------------------------------------
@@ -170,6 +173,7 @@ PRINCETON = Port(
     infer_config=princeton_config,
     unsupported=princeton_unsupported,
     mean=(0.0, 0.0, 0.0),
+    sigma=1.0,  # its GenerateHeatmap: output_res / 64, at 64-pixel heatmaps
 )
 
 # --- bearpaw/pytorch-pose ----------------------------------------------------------------------
@@ -230,6 +234,7 @@ BEARPAW = Port(
     unsupported=lambda _state, _config: None,
     # bearpaw's data/mpii/mean.pth.tar; its color_normalize subtracts it and divides by nothing.
     mean=(0.4404, 0.4440, 0.4327),
+    sigma=1.0,  # its training scripts' --sigma default
 )
 
 PORTS = (PRINCETON, BEARPAW)
@@ -264,6 +269,7 @@ def convert_public_checkpoint(checkpoint: dict, path: Path) -> tuple[ModelSpec, 
         input_size=INPUT_SIZE,
         mean=port.mean,
         std=UNIT_STD,
+        sigma=port.sigma,
         layout=port.name,
     )
     return spec, with_batch_counters(rename(state, port, config.depth, path))

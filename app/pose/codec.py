@@ -21,7 +21,7 @@ from app.pose.affine import CropBox, apply_affine, crop_matrix, crop_to_frame
 from app.pose.heatmaps import Refinement, decode_heatmaps, gaussian_heatmaps
 
 # The Gaussian's sigma in heatmap pixels when a checkpoint does not say: every model this app
-# has trained and shipped used it, and public checkpoints are decoded with it.
+# has trained and shipped used it (public ports say their own: 1).
 DEFAULT_SIGMA = 2.0
 # The hourglass's stem brings the input down to a quarter before the first hourglass, and its
 # heatmaps keep that resolution.
