@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -37,6 +38,7 @@ from app.train.data import (
 from app.train.evaluate import framing_check, measurable, predict_live, score, webcam_window
 from app.train.pack import pack_dataset
 from app.train.publish import Ablation, PublishRefused, best_record, publish_verdict, slice_figure
+from app.train.report import training_curves
 from app.train.stages import describe_stages, stages_of
 from app.train.trainer import Trainer, heatmap_loss, learning_rate
 
@@ -311,6 +313,8 @@ def test_publish_copies_the_best_weights_and_writes_a_measured_card(lspet_subset
     assert "framed as a webcam frames the upper body" in card
     assert "1. 2 steps of batch 4 on CPU (" in card and "from scratch" in card
     assert "No teacher" in card and "scale 0.75-1.25" in card  # from the weights' own record
+    assert "](training-curve.png)" in card  # the history drawn beside the card
+    assert cv2.imread(str(tmp_path / "models" / "training-curve.png")).shape == (480, 720, 3)
 
     # The same weights again are no better than the shipped ones: refused, nothing written.
     shipped = target.read_bytes()
@@ -336,6 +340,15 @@ def test_an_ablation_compares_runs_at_matched_steps(tmp_path, capsys):
         best_record(Ablation(run, up_to_step=100), "lsp")
     assert main(["publish", "--ablation", f"early={run}@soon"]) == 2
     assert "expected LABEL=RUN[@STEP]" in capsys.readouterr().err
+
+
+def test_the_training_curve_follows_each_slice_and_the_records_from_before_slices():
+    history = [{"hours": 1.0, "mean": 60.0}, {"hours": 2.0, "mean": 66.0},
+               {"hours": 3.0, "mean": 82.0, "slices": {"lspet": 66.5, "lsp": 82.0}},
+               {"hours": 4.0, "mean": 84.0, "slices": {"lspet": 67.0, "lsp": 84.0}}]
+    assert training_curves(history) == {"judged": ([1.0, 2.0], [60.0, 66.0]),
+                                        "lspet slice": ([3.0, 4.0], [66.5, 67.0]),
+                                        "lsp slice": ([3.0, 4.0], [82.0, 84.0])}
 
 
 def test_the_publishing_rule_needs_a_point_on_the_judge_and_loses_at_most_one_elsewhere():

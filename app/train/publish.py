@@ -36,7 +36,11 @@ from app.train.evaluate import (
     small_person_check,
     truncation_check,
 )
+from app.train.report import plot_training_curve
 from app.train.stages import describe_stages, stages_of
+
+# The training curve's picture, beside the card.
+CURVE_FILE = "training-curve.png"
 
 # The publishing rule: points to gain on the judging slice, and at most to lose on the others.
 GAIN_NEEDED = 1.0
@@ -109,6 +113,8 @@ def publish(run_dir: Path, datasets: list[str], target: Path, force: bool = Fals
                       predictor.precision, lever_table(ablations or {}, judge), small)
     target.parent.mkdir(parents=True, exist_ok=True)
     replace_file(target, best.read_bytes())
+    if loaded.spec.training.get("history"):
+        write_training_curve(loaded.spec.training["history"], target.parent / CURVE_FILE)
     replace_file(target.parent / "README.md", card.encode("utf-8"))
     return card
 
@@ -117,6 +123,13 @@ def replace_file(path: Path, content: bytes) -> None:
     """Write beside ``path`` and rename over it: a failed write leaves the old file whole."""
     partial = path.with_name(f".{path.name}.partial")
     partial.write_bytes(content)
+    partial.replace(path)
+
+
+def write_training_curve(history: list[dict], path: Path) -> None:
+    """The chart, drawn beside ``path`` and renamed over it, as :func:`replace_file` does."""
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    plot_training_curve(history, partial)
     partial.replace(path)
 
 
@@ -253,6 +266,8 @@ def model_card(loaded: LoadedModel, path: Path, name: str, judge: str,
         + " | ".join(slice_figure(h, r.name) for r in reports)
         + f" | {h['mean']:.1f} |" for h in training.get("history", []))
     history_header = " | ".join(f"{r.name}" for r in reports)
+    curve = (f"![Validation PCK of each slice against hours of training steps]({CURVE_FILE})\n\n"
+             if history else "")
     speed = "\n".join(f"| {lat.stacks} | {lat.median_ms:.1f} | {lat.p90_ms:.1f} | "
                       f"{flops[lat.stacks - 1] / 1e9:.2f} |" for lat in latencies)
     small_row = (f"| every slice, the person a third of a 640x480 frame high | "
@@ -342,7 +357,7 @@ Validation PCK during training (EMA weights, single pass, measured by the traine
 that read a compact copy of the data, `hourglass-pose pack-data`, was validated on that copy's
 smaller images):
 
-| training hours | step (of its stage) | {history_header} | judged |
+{curve}| training hours | step (of its stage) | {history_header} | judged |
 |---|---|{"|".join(["---"] * len(reports))}|---|
 {history}
 

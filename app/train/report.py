@@ -1,7 +1,9 @@
-"""Evaluation results for people: a console table and PCK-versus-threshold curves (PNG)."""
+"""Evaluation results for people: a console table, PCK-versus-threshold curves and the
+training curve (PNGs)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -51,3 +53,30 @@ def plot_pck_curves(predictions: Predictions, skeleton: Skeleton, path: str | Pa
     draw_line_chart({name: (thresholds, values) for name, values in curves.items()}, path,
                     "PCK (%) against threshold (fraction of torso)",
                     x_ticks=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5], y_ticks=range(0, 101, 20))
+
+
+def training_curves(history: list[dict]) -> dict[str, tuple[list[float], list[float]]]:
+    """Each validation slice's PCK against training hours, from a checkpoint's history, named
+    for the chart's legend.  Records from before slices were kept (one dataset) are "judged",
+    as in the card's table."""
+    curves: dict[str, tuple[list[float], list[float]]] = {}
+    for record in history:
+        scores = {f"{name} slice": pck for name, pck in record.get("slices", {}).items()}
+        for name, pck in (scores or {"judged": record["mean"]}).items():
+            hours, values = curves.setdefault(name, ([], []))
+            hours.append(record["hours"])
+            values.append(pck)
+    return curves
+
+
+def plot_training_curve(history: list[dict], path: str | Path) -> None:
+    """The training curve as a PNG: where it flattens, more hours of the same recipe stop
+    paying."""
+    curves = training_curves(history)
+    floor = min(90, int(min(min(values) for _, values in curves.values()) // 10) * 10)
+    last_hour = max(max(hours) for hours, _ in curves.values())
+    hour_step = max(1, math.ceil(last_hour / 10))
+    hour_ticks = max(1, math.ceil(last_hour / hour_step))  # at least one step wide
+    draw_line_chart(curves, path, "Validation PCK@0.2 (%) against hours of training steps",
+                    x_ticks=range(0, hour_ticks * hour_step + 1, hour_step),
+                    y_ticks=range(floor, 101, 10))
