@@ -56,7 +56,7 @@ gpu-check: $(STAMP)
 # working tree (the GPU machine cannot see ../shared and runs no TFLite).
 GPU_DATA   := .cache/gpu
 # The best recipe measured so far (CHANGELOG, issue 13); the GPU and the CPU fine-tune share it.
-RECIPE     ?= --repeats 1 3
+RECIPE     ?= --repeats 1 3 --augment scale=0.65,1.35
 GPU_FLAGS  := --device cuda --batch-size 256 --lr 2e-3 --warmup-steps 100 --epochs 40 \
               --eval-every 200 --save-every 200
 
