@@ -21,7 +21,28 @@ def draw_line_chart(
     size: tuple[int, int] = (720, 480),
     markers: bool = False,
 ) -> None:
-    """Write a PNG with one line per named (xs, ys) series and a legend on the right."""
+    """Write :func:`line_chart` as a PNG at ``path``."""
+    if not cv2.imwrite(str(path), line_chart(series, title, x_ticks, y_ticks, size, markers)):
+        raise OSError(f"{path}: cannot write the chart")
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """A chart encoded as PNG, for callers that write it their own way (replacing a file)."""
+    encoded, data = cv2.imencode(".png", image)
+    if not encoded:
+        raise ValueError("cannot encode the chart as PNG")
+    return data.tobytes()
+
+
+def line_chart(
+    series: dict[str, tuple[Sequence[float], Sequence[float]]],
+    title: str,
+    x_ticks: Sequence[float],
+    y_ticks: Sequence[float],
+    size: tuple[int, int] = (720, 480),
+    markers: bool = False,
+) -> np.ndarray:
+    """A BGR image with one line per named (xs, ys) series and a legend on the right."""
     width, height = size
     left, right, top, bottom = 60, 190, 34, 50
     x_low, x_high, y_low, y_high = x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1]
@@ -54,5 +75,4 @@ def draw_line_chart(
         cv2.line(image, (width - right + 15, legend_y), (width - right + 40, legend_y), colour, 2)
         cv2.putText(image, name, (width - right + 48, legend_y + 5), FONT, 0.45, BLACK, 1,
                     cv2.LINE_AA)
-    if not cv2.imwrite(str(path), image):
-        raise OSError(f"{path}: cannot write the chart")
+    return image

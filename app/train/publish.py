@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.engine.benchmark import Latency, model_latency
+from app.engine.charts import png_bytes
 from app.engine.drawing import DEFAULT_THRESHOLD
 from app.engine.pipeline import PosePipeline, create_predictor
 from app.model.checkpoint import LoadedModel, load_checkpoint
@@ -36,7 +37,7 @@ from app.train.evaluate import (
     small_person_check,
     truncation_check,
 )
-from app.train.report import plot_training_curve
+from app.train.report import training_curve_chart
 from app.train.stages import describe_stages, stages_of
 
 # The training curve's picture, beside the card.
@@ -114,7 +115,8 @@ def publish(run_dir: Path, datasets: list[str], target: Path, force: bool = Fals
     target.parent.mkdir(parents=True, exist_ok=True)
     replace_file(target, best.read_bytes())
     if loaded.spec.training.get("history"):
-        write_training_curve(loaded.spec.training["history"], target.parent / CURVE_FILE)
+        replace_file(target.parent / CURVE_FILE,
+                     png_bytes(training_curve_chart(loaded.spec.training["history"])))
     replace_file(target.parent / "README.md", card.encode("utf-8"))
     return card
 
@@ -123,13 +125,6 @@ def replace_file(path: Path, content: bytes) -> None:
     """Write beside ``path`` and rename over it: a failed write leaves the old file whole."""
     partial = path.with_name(f".{path.name}.partial")
     partial.write_bytes(content)
-    partial.replace(path)
-
-
-def write_training_curve(history: list[dict], path: Path) -> None:
-    """The chart, drawn beside ``path`` and renamed over it, as :func:`replace_file` does."""
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-    plot_training_curve(history, partial)
     partial.replace(path)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.engine.charts import draw_line_chart
+from app.engine.charts import draw_line_chart, line_chart
 from app.pose.metrics import pck_hits, pck_percent
 from app.pose.skeleton import Skeleton
 from app.train.evaluate import Evaluation, Predictions
@@ -69,14 +69,14 @@ def training_curves(history: list[dict]) -> dict[str, tuple[list[float], list[fl
     return curves
 
 
-def plot_training_curve(history: list[dict], path: str | Path) -> None:
-    """The training curve as a PNG: where it flattens, more hours of the same recipe stop
+def training_curve_chart(history: list[dict]) -> np.ndarray:
+    """The training curve as an image: where it flattens, more hours of the same recipe stop
     paying."""
     curves = training_curves(history)
     floor = min(90, int(min(min(values) for _, values in curves.values()) // 10) * 10)
     last_hour = max(max(hours) for hours, _ in curves.values())
     hour_step = max(1, math.ceil(last_hour / 10))
     hour_ticks = max(1, math.ceil(last_hour / hour_step))  # at least one step wide
-    draw_line_chart(curves, path, "Validation PCK@0.2 (%) against hours of training steps",
-                    x_ticks=range(0, hour_ticks * hour_step + 1, hour_step),
-                    y_ticks=range(floor, 101, 10))
+    return line_chart(curves, "Validation PCK@0.2 (%) against hours of training steps",
+                      x_ticks=range(0, hour_ticks * hour_step + 1, hour_step),
+                      y_ticks=range(floor, 101, 10))
