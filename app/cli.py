@@ -17,6 +17,8 @@ from app import __version__
 
 if TYPE_CHECKING:
     from app.engine.pipeline import PipelineOptions, PosePipeline
+    from app.model.checkpoint import LoadedModel
+    from app.model.predictors import Predictor
 
 
 class UsageError(Exception):
@@ -115,14 +117,14 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def add_info_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("info", help="describe a checkpoint")
-    parser.add_argument("--checkpoint", help="a .safetensors or public-layout file "
-                        "(default: the embedded model)")
+    parser = commands.add_parser("info", help="describe a checkpoint, and how it runs here")
+    add_model_choice(parser)
 
 
 def run_info(args: argparse.Namespace) -> int:
     from app.model.checkpoint import load_model
     from app.model.complexity import flops_per_stack_count, parameter_count
+    from app.model.predictors import describe_runtime
 
     loaded = load_model(args.checkpoint)
     spec = loaded.spec
@@ -143,6 +145,7 @@ def run_info(args: argparse.Namespace) -> int:
         "validation_per_stack", "validation_slices")
         if key in spec.training]
     print("training     " + (", ".join(summary) or "(no summary in this checkpoint)"))
+    print(f"runs here    {describe_runtime(predictor_for(loaded, args))}")
     return 0
 
 
@@ -161,6 +164,8 @@ def add_model_choice(parser: argparse.ArgumentParser) -> None:
     """Which model runs where: every command that runs the network takes these."""
     parser.add_argument("--checkpoint", help="default: the embedded model")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--runtime", default="auto", choices=("auto", "openvino", "torch"),
+                        help="on the CPU: OpenVINO (auto, where it loads) or PyTorch")
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -169,7 +174,20 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flip", action="store_true", help="flip test (about 2x the time)")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                         help="auto: fp16 on CUDA; on the CPU bf16 where the CPU has native "
-                             "bf16 kernels and a first race shows it faster, else fp32")
+                             "bf16 (through PyTorch: and a first race shows it faster), "
+                             "else fp32")
+
+
+def predictor_for(loaded: LoadedModel, args: argparse.Namespace) -> Predictor:
+    """The predictor the command's options ask for; what the user should know of how it runs
+    here (a fallback, a slow precision) goes to stderr."""
+    from app.model.predictors import create_predictor
+
+    predictor = create_predictor(loaded, args.device, getattr(args, "precision", "auto"),
+                                 runtime=args.runtime)
+    if predictor.note:
+        print(f"hourglass-pose: note: {predictor.note}", file=sys.stderr)
+    return predictor
 
 
 def run_infer(args: argparse.Namespace) -> int:
@@ -180,15 +198,12 @@ def run_infer(args: argparse.Namespace) -> int:
     media = [] if args.input.isascii() and args.input.isdigit() else [args.input]  # a camera
     PoseRecorder.check(args.json, args.out, inputs=media)  # before a thing is loaded or opened
 
-    from app.engine.pipeline import PipelineOptions, PosePipeline, create_predictor
+    from app.engine.pipeline import PipelineOptions, PosePipeline
     from app.model.checkpoint import load_model
-    from app.model.runner import slow_precision_note
 
     loaded = load_model(args.checkpoint)
     check_stacks(args.stacks, loaded.spec.config.stacks)
-    predictor = create_predictor(loaded, args.device, args.precision)
-    if note := slow_precision_note(predictor.device, predictor.precision):
-        print(f"hourglass-pose: note: {note}", file=sys.stderr)
+    predictor = predictor_for(loaded, args)
     pipeline = PosePipeline(predictor)
     with StopSignals() as stop:
         frames, skipped = infer_frames(args, pipeline, PipelineOptions(stacks=args.stacks,
@@ -197,7 +212,7 @@ def run_infer(args: argparse.Namespace) -> int:
     if stop.received is None:
         skips = f" ({skipped} unreadable file{'s' * (skipped > 1)} skipped)" if skipped else ""
         print(f"{frames} frames -> {written}{skips} ({predictor.device.type}, "
-              f"{predictor.precision})")
+              f"{predictor.runtime}, {predictor.precision})")
         return 0
     how = "interrupted" if stop.received == signal.SIGINT else "terminated"
     if frames:
@@ -307,7 +322,6 @@ def add_eval_parser(commands: argparse._SubParsersAction) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     import json
 
-    from app.engine.pipeline import create_predictor
     from app.model.checkpoint import load_model
     from app.train.data import held_out_count, load_annotations, read_image, split_validation
     from app.train.evaluate import predict_annotations, score
@@ -319,7 +333,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.split == "validation":
         annotations = split_validation(annotations, held_out_count(args.dataset))[1]
     images = [read_image(a.image_path) for a in annotations]
-    predictor = create_predictor(loaded, args.device, args.precision)
+    predictor = predictor_for(loaded, args)
     predictions = predict_annotations(predictor, annotations, images, args.stacks, args.flip)
     evaluation = score(predictions, loaded.spec.skeleton)
     print(format_table(evaluation))
@@ -351,11 +365,11 @@ def run_bench(args: argparse.Namespace) -> int:
     import json
 
     from app.engine.benchmark import format_report, plot_report, run_bench, soak
-    from app.engine.pipeline import PosePipeline, create_predictor
+    from app.engine.pipeline import PosePipeline
     from app.model.checkpoint import load_model
 
     loaded = load_model(args.checkpoint)
-    predictor = create_predictor(loaded, args.device)
+    predictor = predictor_for(loaded, args)
     try:
         if args.soak:
             result = soak(PosePipeline(predictor), args.input, args.soak,

@@ -97,6 +97,19 @@ def lspet_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def own_cache_folder(tmp_path_factory: pytest.TempPathFactory):
+    """The app's cache (OpenVINO's converted models, the remembered precision) in a folder of
+    the session's: tests neither read what the user's runs kept nor leave anything there."""
+    previous = os.environ.get("HOURGLASS_POSE_CACHE")
+    os.environ["HOURGLASS_POSE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        del os.environ["HOURGLASS_POSE_CACHE"]
+    else:
+        os.environ["HOURGLASS_POSE_CACHE"] = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
 def single_torch_thread():
     """One intra-op thread: a background training run can hold both cores, and two threads
     that wait on each other then slow a tiny forward pass a hundredfold."""

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from app.cli import main
+from app.engine.benchmark import STAGES
 from app.model.runner import device_name
 
 
@@ -22,24 +23,34 @@ def test_bench_writes_a_row_per_stack_count_and_the_variants(tiny_checkpoint, tm
     report = json.loads(out.read_text())
     assert report["device"] == "cpu" and report["input_size"] == [640, 480]
     assert report["machine"] == device_name(torch.device("cpu"))
-    assert [row["stacks"] for row in report["rows"]] == [1, 2]
-    for row in report["rows"]:
-        assert 0 < row["model_ms_median"] <= row["model_ms_p90"]
-        assert row["e2e_fps"] > 0 and row["find_ms"] > 0 and row["find_nobody_ms"] > 0
-        # overhead: whatever a frame costs beyond the model alone
-        assert row["overhead_ms"] == pytest.approx(1000 / row["e2e_fps"] - row["model_ms_median"])
-        assert row["precision"] in ("fp32", "bf16")  # bf16 where it is faster here
-    names = [variant["name"] for variant in report["variants"]]
-    assert names[:2] == ["fp32 eager", "fp32 BN folded"]
-    assert all(len(variant["median_ms"]) == 2 for variant in report["variants"])  # per stack
-    assert report["variants"][0]["max_difference"] == 0.0  # the reference itself
-    assert report["variants"][1]["max_difference"] < 1e-4  # folding changes nothing
+    # The app's runtime first (its rows are the report's), the other CPU runtime beside it.
+    assert [runtime["runtime"] for runtime in report["runtimes"]] == ["openvino", "torch"]
+    assert report["rows"] == report["runtimes"][0]["rows"]
+    assert report["runtimes"][0]["isa"] in report["runtimes"][0]["name"]
+    for runtime in report["runtimes"]:
+        assert [row["stacks"] for row in runtime["rows"]] == [1, 2]
+        for row in runtime["rows"]:
+            assert 0 < row["model_ms_median"] <= row["model_ms_p90"]
+            assert row["e2e_fps"] > 0 and row["find_ms"] > 0 and row["find_nobody_ms"] > 0
+            # overhead: whatever a frame costs beyond the model alone
+            assert row["overhead_ms"] == pytest.approx(1000 / row["e2e_fps"]
+                                                       - row["model_ms_median"])
+            assert row["precision"] in ("fp32", "bf16")  # bf16 where it is native or faster
+            assert list(row["stages_ms"]) == list(STAGES)
+            assert all(ms >= 0 for ms in row["stages_ms"].values())
+            assert sum(row["stages_ms"].values()) > row["stages_ms"]["model"] > 0
+    variants = {variant["name"]: variant for variant in report["variants"]}
+    assert list(variants)[:2] == ["fp32 eager", "fp32 BN folded"]
+    assert all(len(variant["median_ms"]) == 2 for variant in variants.values())  # per stack
+    assert variants["fp32 eager"]["max_difference"] == 0.0  # the reference itself
+    assert variants["fp32 BN folded"]["max_difference"] < 1e-4  # folding changes nothing
+    assert variants["OpenVINO fp32"]["max_difference"] < 1e-4  # another runtime, same maths
     assert report["first_pose_s"] is None or report["first_pose_s"] > 0
     assert report["peak_memory_mb"] > 100  # PyTorch alone holds more: a figure in MB, not KB
     table = capsys.readouterr().out
     assert "e2e fps" in table
     rows = [line.split() for line in table.splitlines() if re.match(r"\s+\d+\s+\d", line)]
-    assert [row[0] for row in rows] == ["1", "2"]
+    assert [row[0] for row in rows] == ["1", "2", "1", "2"]  # OpenVINO's, then PyTorch's
     chart = cv2.imread(str(tmp_path / "fps.png"))
     assert chart is not None and min(chart.shape[:2]) > 100
 

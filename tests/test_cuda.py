@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from app.engine.pipeline import PipelineOptions, PosePipeline, create_predictor
+from app.engine.pipeline import PipelineOptions, PosePipeline
 from app.engine.sources import open_source
 from app.model.checkpoint import load_checkpoint
+from app.model.predictors import create_predictor
 from app.model.runner import DeviceError, resolve_device
 
 pytestmark = pytest.mark.cuda

@@ -35,6 +35,15 @@ def test_fault_cuda_asked_for_without_cuda_runs_on_the_cpu_and_says_so(
         win.stop_worker()
 
 
+def run_through_pytorch(qtbot, window) -> None:
+    """Moves the window's model to PyTorch on the CPU (as CUDA runs it), and waits."""
+    loads = []
+    window.worker.model_loaded.connect(loads.append)
+    window.request_device.emit("cpu-torch")
+    qtbot.waitUntil(lambda: bool(loads), timeout=WAIT_MS)
+    window.worker.model_loaded.disconnect(loads.append)
+
+
 def playing_predictor_that_raises(qtbot, window, clip, error: Exception):
     """The window playing ``clip``, its predictor from now on raising ``error`` on every run."""
     window.open_path(str(clip))
@@ -50,6 +59,7 @@ def playing_predictor_that_raises(qtbot, window, clip, error: Exception):
 
 def test_fault_cuda_out_of_memory_during_a_frame_falls_back_to_the_cpu(
         qtbot, window, failures, lspet_clip):
+    run_through_pytorch(qtbot, window)
     loads = []
     window.worker.model_loaded.connect(loads.append)
     # Pretend the running predictor is on a GPU that has just run out of memory.
@@ -67,8 +77,24 @@ def test_fault_cuda_out_of_memory_during_a_frame_falls_back_to_the_cpu(
     assert len(failures) == 1
 
 
+def test_fault_openvino_failing_in_a_frame_moves_to_pytorch_and_says_so(
+        qtbot, window, failures, lspet_clip):
+    assert window.worker._pipeline.predictor.runtime == "openvino"
+    loads = []
+    window.worker.model_loaded.connect(loads.append)
+    playing_predictor_that_raises(qtbot, window, lspet_clip, RuntimeError("a kernel failed"))
+    qtbot.waitUntil(lambda: bool(failures) and bool(loads), timeout=WAIT_MS)
+    kind, message = failures[0]
+    assert kind == "device" and "RuntimeError: a kernel failed" in message
+    assert message.endswith("switching to the CPU through PyTorch")
+    assert loads[0].runtime == "torch" and window.device_box.currentData() == "cpu-torch"
+    next_reports(qtbot, window, 3)  # the video goes on, through PyTorch
+    assert len(failures) == 1
+
+
 def test_fault_an_unexpected_error_in_a_frame_pauses_with_a_message(
         qtbot, window, failures, lspet_clip):
+    run_through_pytorch(qtbot, window)  # the last resort: nothing to move to
     playing_predictor_that_raises(qtbot, window, lspet_clip, RuntimeError("a kernel failed"))
     qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
     kind, message = failures[0]
@@ -91,8 +117,9 @@ def test_fault_device_changes_during_inference(qtbot, window, failures, lspet_cl
     qtbot.waitUntil(lambda: len(loads) == 3, timeout=WAIT_MS)
     if not torch.cuda.is_available():
         window.device_box.addItem("CUDA", "cuda")  # as on a machine whose GPU went away
-        window.device_box.setCurrentIndex(1)
-        window.device_box.activated.emit(1)
+        cuda = window.device_box.count() - 1
+        window.device_box.setCurrentIndex(cuda)
+        window.device_box.activated.emit(cuda)
         qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
         assert failures[0] == ("device", "CUDA was asked for, but PyTorch sees no CUDA "
                                          "device here")

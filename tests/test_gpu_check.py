@@ -8,9 +8,9 @@ import torch
 
 from app.engine import gpu_check
 from app.engine.benchmark import run_bench
-from app.engine.pipeline import create_predictor
 from app.model.checkpoint import load_checkpoint
 from app.model.hourglass import HourglassConfig
+from app.model.predictors import create_predictor
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

@@ -1,5 +1,6 @@
-"""The CPU precision ``auto`` picks is raced once per machine and remembered, so the same
-command gives the same keypoints every time; a slow precision asked for by hand gets a word."""
+"""The CPU precision ``auto`` picks through PyTorch is raced once per machine and remembered,
+so the same command gives the same keypoints every time; a slow precision asked for by hand
+gets a word.  (Through OpenVINO the choice is the processor's: bf16 where it is native.)"""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import json
 import pytest
 import torch
 
-import app.engine.pipeline as pipeline_module
+import app.model.predictors as predictors_module
 from app.cli import main
-from app.engine.pipeline import create_predictor
 from app.model.checkpoint import load_checkpoint
+from app.model.predictors import create_predictor
 from app.model.runner import remembered_cpu_precision, slow_precision_note
 
 
@@ -30,14 +31,14 @@ def counting_race(monkeypatch, answers: list[str]) -> list[str]:
         given.append(answers[len(given) % len(answers)])
         return given[-1]
 
-    monkeypatch.setattr(pipeline_module, "fastest_cpu_precision", race)
+    monkeypatch.setattr(predictors_module, "fastest_cpu_precision", race)
     return given
 
 
 def test_auto_precision_is_raced_once_then_remembered(tiny_checkpoint, cache, monkeypatch):
     loaded = load_checkpoint(tiny_checkpoint)
     races = counting_race(monkeypatch, ["bf16", "fp32"])  # a race that goes either way
-    chosen = {create_predictor(loaded, "cpu").precision for _ in range(3)}
+    chosen = {create_predictor(loaded, "cpu", runtime="torch").precision for _ in range(3)}
     assert chosen == {"bf16"} and races == ["bf16"]
     stored = json.loads((cache / "precision.json").read_text())
     assert list(stored.values()) == ["bf16"]

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 from measures import native_threads, open_files, rss_mb
 
 from app.engine.drawing import draw_pose, overlay_heatmap
 from app.engine.output import JsonLinesWriter, pose_record
-from app.engine.pipeline import PipelineOptions, PosePipeline, create_predictor
+from app.engine.pipeline import PipelineOptions, PosePipeline
 from app.engine.reader import FrameReader
 from app.engine.sources import SYNTHETIC_SOURCE, open_source
 from app.model.checkpoint import load_checkpoint
+from app.model.predictors import create_predictor
 from app.pose.affine import crop_matrix, invert_affine
 
 
@@ -25,7 +27,15 @@ def test_soak_engine_1000_frames_keeps_memory_threads_and_files_flat(tiny_checkp
     """1,000 frames of the app's own drawn video through reader, pipeline, drawing, overlay
     and JSON lines, with the options changing as a user would change them."""
     loaded = load_checkpoint(tiny_checkpoint)
-    pipeline = PosePipeline(create_predictor(loaded, "cpu"))
+    predictor = create_predictor(loaded, "cpu")
+    # OpenVINO compiles a model, with threads of its own, the first time a stack count and
+    # batch (one crop, two with the flip test, a search's windows) are asked for: all of them
+    # now, so that what the soak sees after its warm-up is growth per frame.
+    size = loaded.spec.input_size
+    for stacks in range(1, loaded.spec.config.stacks + 1):
+        for batch in (1, 2, 5):
+            predictor(np.zeros((batch, size, size, 3), np.uint8), stacks)
+    pipeline = PosePipeline(predictor)
     skeleton = loaded.spec.skeleton
     options = [PipelineOptions(keep_heatmaps=True), PipelineOptions(stacks=1),
                PipelineOptions(flip=True, keep_heatmaps=True), PipelineOptions(smoothing=False)]

@@ -18,9 +18,10 @@ import torch.multiprocessing as mp
 from scipy.io import savemat
 
 from app.cli import main
-from app.engine.pipeline import PipelineOptions, PosePipeline, create_predictor
+from app.engine.pipeline import PipelineOptions, PosePipeline
 from app.engine.sources import Frame
 from app.model.checkpoint import load_checkpoint
+from app.model.predictors import create_predictor
 from app.pose.heatmaps import decode_heatmaps
 from app.pose.skeleton import LSP14
 from app.train.config import TrainConfig

@@ -21,17 +21,12 @@ import torch
 
 from app.engine.charts import draw_line_chart
 from app.engine.drawing import draw_pose
-from app.engine.pipeline import PipelineOptions, PosePipeline, create_predictor
+from app.engine.pipeline import PipelineOptions, PosePipeline
 from app.engine.reader import FrameReader
 from app.engine.sources import SYNTHETIC_SOURCE, Frame, open_source
 from app.model.checkpoint import LoadedModel
-from app.model.runner import (
-    HeatmapPredictor,
-    cpu_supports_bf16,
-    device_name,
-    random_crop,
-    time_calls,
-)
+from app.model.predictors import Predictor, create_predictor, describe_runtime
+from app.model.runner import DeviceError, cpu_supports_bf16, device_name, random_crop, time_calls
 
 
 @dataclass(frozen=True)
@@ -41,10 +36,16 @@ class Latency:
     p90_ms: float
 
 
+# The stages of a followed frame, in the loop's order (app/engine/pipeline.py times the middle
+# four; reading is the wait for the reader thread's next frame, drawing the skeleton on a copy).
+STAGES = ("read", "crop", "model", "decode", "smooth", "draw")
+
+
 @dataclass(frozen=True)
 class StackRow:
     """One stack count: the model's own time, the whole pipeline's rate while it follows a
-    person, and what a frame costs when the person must first be found."""
+    person and where that time goes, and what a frame costs when the person must first be
+    found."""
 
     stacks: int
     model_ms_median: float
@@ -54,11 +55,27 @@ class StackRow:
     precision: str
     find_ms: float = 0.0  # median: a frame with no track, the media's first, searched
     find_nobody_ms: float = 0.0  # median: an empty frame, every window searched
+    stages_ms: dict[str, float] = field(default_factory=dict)  # median per STAGES entry
 
     @property
     def bound_fps(self) -> float:
         """The most the pipeline could reach if everything but the model were free."""
         return 1000.0 / self.model_ms_median
+
+    @property
+    def outside_share(self) -> float:
+        """The share of a frame's end-to-end time spent outside the network."""
+        return self.overhead_ms * self.e2e_fps / 1000
+
+
+@dataclass
+class RuntimeRows:
+    """One runtime's rows: the app's own first, then the other CPU runtime beside it."""
+
+    name: str  # app.model.predictors.describe_runtime
+    runtime: str
+    isa: str
+    rows: list[StackRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -75,10 +92,15 @@ class BenchReport:
     device: str
     machine: str
     input_size: tuple[int, int]
-    rows: list[StackRow] = field(default_factory=list)
+    runtimes: list[RuntimeRows] = field(default_factory=list)
     variants: list[Variant] = field(default_factory=list)
     first_pose_s: float | None = None
     peak_memory_mb: float = 0.0
+
+    @property
+    def rows(self) -> list[StackRow]:
+        """The rows of the runtime the app runs."""
+        return self.runtimes[0].rows if self.runtimes else []
 
     def to_dict(self) -> dict:
         return {
@@ -86,13 +108,14 @@ class BenchReport:
             "machine": self.machine,
             "input_size": list(self.input_size),
             "rows": [asdict(row) for row in self.rows],
+            "runtimes": [asdict(runtime) for runtime in self.runtimes],
             "variants": [asdict(v) for v in self.variants],
             "first_pose_s": self.first_pose_s,
             "peak_memory_mb": round(self.peak_memory_mb, 1),
         }
 
 
-def model_latency(predictor: HeatmapPredictor, stacks: int, runs: int = 30, warmup: int = 5
+def model_latency(predictor: Predictor, stacks: int, runs: int = 30, warmup: int = 5
                   ) -> Latency:
     """Median and 90th percentile of one crop through the first ``stacks`` stacks."""
     crop = random_crop(predictor.spec.input_size)
@@ -115,47 +138,67 @@ def acquisition_latency(pipeline: PosePipeline, image: np.ndarray, stacks: int,
 
 
 def live_frames(pipeline: PosePipeline, media: str, options: PipelineOptions, count: int
-                ) -> Iterator[int]:
+                ) -> Iterator[tuple[int, dict[str, float]]]:
     """The app's loop, ``count`` times: read (on its own thread, looping the media), crop,
     model, decode, smooth, draw (on a copy, as the window does).  Yields each frame's index
-    once it is drawn, with the reader still running, so callers measure between frames."""
+    and its milliseconds per stage (:data:`STAGES`) once it is drawn, with the reader still
+    running, so callers measure between frames."""
     skeleton = pipeline.spec.skeleton
     with FrameReader(open_source(media, loop=True)) as reader:
         for index in range(count):
+            started = time.perf_counter()
             frame = reader.next(timeout=10)
             if frame is None:
                 raise RuntimeError(f"{media}: no frame within 10 s")
+            read = time.perf_counter()
             result = pipeline.process(frame, options)
+            processed = time.perf_counter()
             draw_pose(frame.image.copy(), result.keypoints, result.confidences, skeleton)
-            yield index
+            drawn = time.perf_counter()
+            yield index, {"read": 1000 * (read - started), **result.timings_ms,
+                          "draw": 1000 * (drawn - processed)}
 
 
-def end_to_end_fps(pipeline: PosePipeline, media: str, stacks: int, frames: int,
-                   warmup: int = 10) -> float:
-    """Frames per second through the real pipeline (:func:`live_frames`).  The person is
-    found during the warm-up, so on a single scene this is the rate of following them."""
+def end_to_end(pipeline: PosePipeline, media: str, stacks: int, frames: int,
+               warmup: int = 10) -> tuple[float, dict[str, float]]:
+    """Frames per second through the real pipeline (:func:`live_frames`), and the median
+    milliseconds of each stage.  The person is found during the warm-up, so on a single
+    scene this is the rate of following them."""
     pipeline.reset()
     started = time.perf_counter()
     elapsed = 0.0
-    for index in live_frames(pipeline, media, PipelineOptions(stacks=stacks), warmup + frames):
+    stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    for index, stage_ms in live_frames(pipeline, media, PipelineOptions(stacks=stacks),
+                                       warmup + frames):
         if index == warmup - 1:
             started = time.perf_counter()
-        elif index == warmup + frames - 1:
-            elapsed = time.perf_counter() - started
-    return frames / elapsed
+        elif index >= warmup:
+            for stage in STAGES:
+                stages[stage].append(stage_ms[stage])
+            if index == warmup + frames - 1:
+                elapsed = time.perf_counter() - started
+    return frames / elapsed, {stage: float(np.median(ms)) for stage, ms in stages.items()}
 
 
-def variant_predictors(loaded: LoadedModel, device: torch.device
-                       ) -> dict[str, HeatmapPredictor]:
-    """The ways worth comparing on this device; the first is the reference."""
-    variants = {
-        "fp32 eager": create_predictor(loaded, device.type, "fp32", fold=False),
-        "fp32 BN folded": create_predictor(loaded, device.type, "fp32"),
-    }
+def variant_predictors(loaded: LoadedModel, device: torch.device) -> dict[str, Predictor]:
+    """The ways worth comparing on this device; the first (PyTorch fp32, eager) is the
+    reference.  On the CPU, OpenVINO's precisions too, where it loads."""
+    def torch_variant(precision: str, fold: bool = True) -> Predictor:
+        return create_predictor(loaded, device.type, precision, fold, runtime="torch")
+
+    variants = {"fp32 eager": torch_variant("fp32", fold=False),
+                "fp32 BN folded": torch_variant("fp32")}
     if device.type == "cuda":
-        variants["fp16 BN folded"] = create_predictor(loaded, device.type, "fp16")
-    elif cpu_supports_bf16():
-        variants["bf16 BN folded"] = create_predictor(loaded, device.type, "bf16")
+        variants["fp16 BN folded"] = torch_variant("fp16")
+        return variants
+    if cpu_supports_bf16():
+        variants["bf16 BN folded"] = torch_variant("bf16")
+    for precision in ("fp32", "bf16"):
+        try:
+            variants[f"OpenVINO {precision}"] = create_predictor(
+                loaded, "cpu", precision, runtime="openvino")
+        except DeviceError:
+            break  # no OpenVINO here: the PyTorch variants alone
     return variants
 
 
@@ -194,30 +237,56 @@ def first_pose_seconds(pipeline: PosePipeline, first: Frame) -> float | None:
     return seconds_since_process_start()
 
 
-def run_bench(loaded: LoadedModel, predictor: HeatmapPredictor, media: str | None,
-              frames: int, runs: int = 50, variants: bool = True,
-              progress: Callable[[str], None] = print) -> BenchReport:
-    """The full report: first pose, per-stack rows, variants, peak memory."""
-    media = media or SYNTHETIC_SOURCE
+def other_cpu_runtime(loaded: LoadedModel, predictor: Predictor) -> Predictor | None:
+    """The CPU runtime the app does not run, to measure beside it (None on CUDA, or where
+    OpenVINO does not load)."""
+    if predictor.device.type != "cpu":
+        return None
+    other = "torch" if predictor.runtime == "openvino" else "openvino"
+    try:
+        return create_predictor(loaded, "cpu", runtime=other)
+    except DeviceError:
+        return None
+
+
+def runtime_rows(predictor: Predictor, media: str, first: Frame, frames: int, runs: int,
+                 progress: Callable[[str], None]) -> RuntimeRows:
+    """Every stack count through one runtime: the model alone, the whole pipeline following
+    the person (and where its time goes), and finding them."""
     pipeline = PosePipeline(predictor)
+    nobody = np.full_like(first.image, 128)
+    search_runs = max(3, runs // 5)
+    measured = RuntimeRows(describe_runtime(predictor), predictor.runtime, predictor.isa)
+    for stacks in range(1, predictor.spec.config.stacks + 1):
+        progress(f"{predictor.runtime}, stacks {stacks}: model alone, the whole pipeline, "
+                 "finding the person")
+        latency = model_latency(predictor, stacks, runs)
+        fps, stages = end_to_end(pipeline, media, stacks, frames)
+        find = acquisition_latency(pipeline, first.image, stacks, search_runs)
+        find_nobody = acquisition_latency(pipeline, nobody, stacks, search_runs)
+        measured.rows.append(StackRow(stacks, latency.median_ms, latency.p90_ms, fps,
+                                      1000 / fps - latency.median_ms, predictor.precision,
+                                      find.median_ms, find_nobody.median_ms, stages))
+    return measured
+
+
+def run_bench(loaded: LoadedModel, predictor: Predictor, media: str | None,
+              frames: int, runs: int = 50, variants: bool = True, compare: bool = True,
+              progress: Callable[[str], None] = print) -> BenchReport:
+    """The full report: first pose, per-stack rows of the app's runtime (and, on the CPU and
+    with ``compare``, of the other runtime beside it), variants, peak memory."""
+    media = media or SYNTHETIC_SOURCE
     with open_source(media) as source:
         first = source.read()
     if first is None:
         raise RuntimeError(f"{media}: no frame to measure")
     report = BenchReport(device=predictor.device.type, machine=device_name(predictor.device),
                          input_size=(first.image.shape[1], first.image.shape[0]))
-    report.first_pose_s = first_pose_seconds(pipeline, first)
-    nobody = np.full_like(first.image, 128)
-    search_runs = max(3, runs // 5)
-    for stacks in range(1, loaded.spec.config.stacks + 1):
-        progress(f"stacks {stacks}: model alone, the whole pipeline, finding the person")
-        latency = model_latency(predictor, stacks, runs)
-        fps = end_to_end_fps(pipeline, media, stacks, frames)
-        find = acquisition_latency(pipeline, first.image, stacks, search_runs)
-        find_nobody = acquisition_latency(pipeline, nobody, stacks, search_runs)
-        report.rows.append(StackRow(stacks, latency.median_ms, latency.p90_ms, fps,
-                                    1000 / fps - latency.median_ms, predictor.precision,
-                                    find.median_ms, find_nobody.median_ms))
+    report.first_pose_s = first_pose_seconds(PosePipeline(predictor), first)
+    report.runtimes.append(runtime_rows(predictor, media, first, frames, runs, progress))
+    other = other_cpu_runtime(loaded, predictor) if compare else None
+    if other is not None:
+        report.runtimes.append(runtime_rows(other, media, first, frames, runs, progress))
     if variants:
         progress("variants")
         report.variants = compare_variants(loaded, predictor.device, max(10, runs // 2))
@@ -227,23 +296,33 @@ def run_bench(loaded: LoadedModel, predictor: HeatmapPredictor, media: str | Non
 
 def format_report(report: BenchReport) -> str:
     lines = [f"device {report.device} ({report.machine}), input "
-             f"{report.input_size[0]}x{report.input_size[1]}", "",
-             "stacks  model ms (median / p90)  bound fps  e2e fps  e2e/bound  overhead ms  "
-             "precision  find ms  find, nobody ms"]
-    for row in report.rows:
-        lines.append(f"{row.stacks:>6}  {row.model_ms_median:>13.1f} / {row.model_ms_p90:<6.1f}"
-                     f"  {row.bound_fps:>9.1f}  {row.e2e_fps:>7.1f}  "
-                     f"{100 * row.e2e_fps / row.bound_fps:>8.0f}%  {row.overhead_ms:>11.1f}  "
-                     f"{row.precision:<9}  {row.find_ms:>7.1f}  {row.find_nobody_ms:>15.1f}")
-    lines += ["", "e2e: following the person, one crop a frame.  find: a frame with no track "
-              "(the first, a cut), searched and refined; nobody: an empty frame, every "
-              "window searched."]
+             f"{report.input_size[0]}x{report.input_size[1]}"]
+    for measured in report.runtimes:
+        lines += ["", measured.name,
+                  "stacks  model ms (median / p90)  bound fps  e2e fps  e2e/bound  overhead ms"
+                  "  outside  find ms  find, nobody ms"]
+        for row in measured.rows:
+            lines.append(
+                f"{row.stacks:>6}  {row.model_ms_median:>13.2f} / {row.model_ms_p90:<6.2f}"
+                f"  {row.bound_fps:>9.1f}  {row.e2e_fps:>7.1f}  "
+                f"{100 * row.e2e_fps / row.bound_fps:>8.0f}%  {row.overhead_ms:>11.2f}  "
+                f"{100 * row.outside_share:>6.0f}%  {row.find_ms:>7.1f}  "
+                f"{row.find_nobody_ms:>15.1f}")
+    lines += ["", "e2e: following the person, one crop a frame; outside: the share of its time "
+              "spent outside the network.  find: a frame with no track (the first, a cut), "
+              "searched and refined; nobody: an empty frame, every window searched.", "",
+              "where a followed frame's time goes (median ms)",
+              f"{'runtime':<10} stacks  " + "  ".join(f"{stage:>6}" for stage in STAGES)]
+    for measured in report.runtimes:
+        for row in measured.rows:
+            lines.append(f"{measured.runtime:<10} {row.stacks:>6}  " + "  ".join(
+                f"{row.stages_ms.get(stage, 0.0):>6.2f}" for stage in STAGES))
     if report.variants:
         stacks = len(report.variants[0].median_ms)
         lines += ["", f"{'variant':<18} model ms at 1..{stacks} stacks".ljust(20 + 7 * stacks)
                   + "max |difference| from fp32 eager"]
         for variant in report.variants:
-            times = " ".join(f"{ms:6.1f}" for ms in variant.median_ms)
+            times = " ".join(f"{ms:6.2f}" for ms in variant.median_ms)
             lines.append(f"{variant.name:<18} {times}  {variant.max_difference:.1e}")
     if report.first_pose_s is not None:
         lines.append(f"\nfirst pose {report.first_pose_s:.2f} s after process start")
@@ -302,7 +381,7 @@ def soak(pipeline: PosePipeline, media: str | None, frames: int, warmup: int = 1
     """Run ``frames`` frames (after ``warmup``) and compare memory, threads and files."""
     media = media or SYNTHETIC_SOURCE
     baseline = end = (0.0, 0, 0)
-    for index in live_frames(pipeline, media, PipelineOptions(keep_heatmaps=True),
+    for index, _ in live_frames(pipeline, media, PipelineOptions(keep_heatmaps=True),
                              warmup + frames):
         if index == warmup - 1:
             baseline = (resident_mb(), threading.active_count(), open_files())

@@ -28,17 +28,7 @@ import cv2
 import numpy as np
 
 from app.engine.sources import Frame
-from app.model.checkpoint import LoadedModel
-from app.model.runner import (
-    PRECISIONS,
-    DeviceError,
-    HeatmapPredictor,
-    cpu_supports_bf16,
-    random_crop,
-    remembered_cpu_precision,
-    resolve_device,
-    time_calls,
-)
+from app.model.predictors import Predictor
 from app.pose.affine import CropBox, box_from_keypoints, frame_box, warp_crop
 from app.pose.smoothing import OneEuroFilter
 
@@ -153,39 +143,6 @@ class PersonChoice:
     @property
     def is_point(self) -> bool:
         return self.width <= 0 or self.height <= 0
-
-
-def create_predictor(loaded: LoadedModel, device: str = "auto", precision: str = "auto",
-                     fold: bool = True) -> HeatmapPredictor:
-    """The one way a predictor is made: the network on the best device there is (or the one
-    asked for), at its best precision (or the one asked for), BatchNorm folded into the
-    convolutions unless ``fold`` is off (``hourglass-pose bench`` compares the variants).
-
-    ``auto`` precision is fp16 on CUDA; on the CPU, bf16 where oneDNN has native bf16 kernels
-    and a quick race shows it faster than fp32 here (CPUs differ; both score the same PCK),
-    raced once per machine and remembered; fp32 elsewhere.
-    """
-    chosen = resolve_device(device)
-    if precision == "auto":
-        precision = "fp16" if chosen.type == "cuda" else remembered_cpu_precision(
-            loaded.spec, lambda: fastest_cpu_precision(loaded))
-    if precision not in PRECISIONS:
-        raise DeviceError(f"unknown precision {precision!r} (use {', '.join(PRECISIONS)})")
-    return HeatmapPredictor(loaded.network, loaded.spec, chosen, PRECISIONS[precision], fold)
-
-
-def fastest_cpu_precision(loaded: LoadedModel, runs: int = 5) -> str:
-    """fp32 or bf16, whichever runs the first stack faster on this CPU (a fraction of a
-    second: a few passes of each)."""
-    if not cpu_supports_bf16():
-        return "fp32"
-    crop = random_crop(loaded.spec.input_size)
-    medians = {}
-    for name in ("fp32", "bf16"):
-        predictor = create_predictor(loaded, "cpu", name)
-        times = time_calls(lambda p=predictor: p(crop, 1), predictor.device, runs, warmup=2)
-        medians[name] = float(np.median(times))
-    return min(medians, key=medians.get)
 
 
 # -- the geometry of searching: small pure functions ---------------------------------------
@@ -358,7 +315,7 @@ class PosePipeline:
     """Turns frames into :class:`PoseResult`; keeps the tracking, search and smoothing
     state, and the user's choice of person."""
 
-    def __init__(self, predictor: HeatmapPredictor) -> None:
+    def __init__(self, predictor: Predictor) -> None:
         self.predictor = predictor
         self.spec = predictor.spec
         self.smoother = OneEuroFilter()

@@ -140,7 +140,8 @@ def run_self_test(media: str | None, checkpoint: str | None = None, device: str 
     if screenshot and not window.grab().save(screenshot):
         state.failure = state.failure or f"could not save the screenshot {screenshot}"
     stacks = window.last_report.result.stacks if window.last_report else 0
-    device_name = window.model.device if window.model else "none"
+    device_name = (f"{window.model.where} {window.model.precision}" if window.model
+                   else "no model")
     window.close()
     # A frame in hand (a person search on a busy machine) can outlast the close's own wait;
     # returning with the worker's thread still running would abort the process.

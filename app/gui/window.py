@@ -54,7 +54,7 @@ from app.gui.worker import (
     SourceInfo,
     SourceRequest,
 )
-from app.model.runner import available_devices
+from app.model.predictors import device_choices
 from app.paths import assets_dir
 
 # Videos are whatever OpenCV's FFmpeg opens; these are the common ones offered by the dialog.
@@ -225,7 +225,6 @@ class MainWindow(QMainWindow):
             bar.addAction(action)
         self.device_box = QComboBox()
         self.device_box.setToolTip("Where the network runs")
-        self.device_box.addItem("CPU", "cpu")
         bar.addWidget(self.device_box)
         self.device_box.activated.connect(self._device_chosen)
         bar.addSeparator()
@@ -262,12 +261,12 @@ class MainWindow(QMainWindow):
         self.threshold_slider.setValue(choices.threshold)
         self._wanted_stacks = choices.stacks
         self._mirror_setting = choices.mirror_camera
-        if "cuda" in available_devices():
-            self.device_box.addItem("CUDA", "cuda")
+        for choice, label in device_choices().items():
+            self.device_box.addItem(label, choice)
         chosen = device if device != "auto" else choices.device
         index = self.device_box.findData(chosen)
         if chosen == "auto" or index < 0:
-            index = self.device_box.count() - 1  # CUDA where present
+            index = self.device_box.count() - 1  # CUDA where present, else the faster CPU
         self.device_box.setCurrentIndex(index)
         # The user's choice, kept in the settings even while a fault (CUDA out of memory)
         # has the model running elsewhere.
@@ -356,7 +355,7 @@ class MainWindow(QMainWindow):
     def _show_model_device(self) -> None:
         """The device box says where the model runs, also after a fault moved it."""
         if self.model is not None:
-            index = self.device_box.findData(self.model.device)
+            index = self.device_box.findData(self.model.choice)
             if index >= 0:
                 self.device_box.setCurrentIndex(index)
 
@@ -525,7 +524,7 @@ class MainWindow(QMainWindow):
         self.refinement.clear()
         self._show_model_device()
         self._send_options()
-        self.statusBar().showMessage(f"Model loaded: {info.source.name} on {info.device}", 5000)
+        self.statusBar().showMessage(f"Model loaded: {info.source.name} on {info.where}", 5000)
         self._update_status()
 
     @Slot(object)
@@ -629,7 +628,7 @@ class MainWindow(QMainWindow):
             if report.dropped:
                 parts.append(f"{report.dropped} frames dropped")
         if self.model is not None:
-            parts += [self.model.device.upper(), self.model.precision]
+            parts += [self.model.where, self.model.precision]
             if self.flip_action.isChecked():
                 parts.append("flip test")
         if self.source is not None:

@@ -28,7 +28,6 @@ from app.engine.pipeline import (
     PipelineOptions,
     PosePipeline,
     PoseResult,
-    create_predictor,
 )
 from app.engine.reader import FrameReader
 from app.engine.sources import (
@@ -40,6 +39,12 @@ from app.engine.sources import (
     open_source,
 )
 from app.model.checkpoint import LoadedModel, load_model
+from app.model.predictors import (
+    CPU_THROUGH_TORCH,
+    create_predictor,
+    device_choice,
+    split_device,
+)
 from app.model.runner import DeviceError
 from app.model.spec import CheckpointError, ModelSpec
 
@@ -85,8 +90,15 @@ class ModelInfo:
 
     spec: ModelSpec
     source: Path
-    device: str
+    device: str  # cpu or cuda
     precision: str
+    runtime: str = "torch"  # or openvino
+    choice: str = "cpu"  # the device list's entry it runs as (app.model.predictors)
+
+    @property
+    def where(self) -> str:
+        """The device and runtime, as the status bar says them."""
+        return self.device.upper() + (" · OpenVINO" if self.runtime == "openvino" else "")
 
 
 @dataclass(frozen=True)
@@ -195,15 +207,20 @@ class PoseWorker(QObject):
         except DeviceError as error:
             self.failed.emit(Failure.DEVICE, str(error))
 
-    def _install(self, loaded: LoadedModel, device: str) -> None:
-        predictor = create_predictor(loaded, device)
-        self._loaded, self._device = loaded, device
+    def _install(self, loaded: LoadedModel, choice: str) -> None:
+        """``choice``: an entry of the device list (auto, cpu, cpu-torch, cuda)."""
+        device, runtime = split_device(choice)
+        predictor = create_predictor(loaded, device, runtime=runtime)
+        self._loaded, self._device = loaded, choice
         self._pipeline = PosePipeline(predictor)
         stacks = self._options.stacks
         if stacks is not None and stacks > loaded.spec.config.stacks:
             self._options = replace(self._options, stacks=None)
         self.model_loaded.emit(ModelInfo(loaded.spec, loaded.source, predictor.device.type,
-                                         predictor.precision))
+                                         predictor.precision, predictor.runtime,
+                                         device_choice(predictor)))
+        if predictor.note:
+            self.failed.emit(Failure.DEVICE, predictor.note)
         self._schedule(0)
 
     @Slot(object)
@@ -405,9 +422,12 @@ class PoseWorker(QObject):
         detail = str(error) if isinstance(error, DeviceError) else (
             f"frame {frame.index} could not be processed ({type(error).__name__}: {error})")
         assert self._pipeline is not None
-        if self._pipeline.predictor.device.type != "cpu":
-            self.failed.emit(Failure.DEVICE, f"{detail}; switching to the CPU")
-            self.set_device("cpu")
+        predictor = self._pipeline.predictor
+        if predictor.device.type != "cpu" or predictor.runtime != "torch":
+            fallback = "cpu" if predictor.device.type != "cpu" else CPU_THROUGH_TORCH
+            self.failed.emit(Failure.DEVICE, f"{detail}; switching to the CPU"
+                             + (" through PyTorch" if fallback == CPU_THROUGH_TORCH else ""))
+            self.set_device(fallback)
             self._schedule(0)
             return
         self.set_playing(False)

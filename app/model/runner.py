@@ -40,11 +40,6 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-def available_devices() -> list[str]:
-    """The devices this machine can run the network on, best last."""
-    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
-
-
 def cpu_name() -> str:
     """The processor's model name and core count, as a card reader can compare them (and as
     the remembered precision choice is keyed: it does not change between runs)."""
@@ -151,7 +146,11 @@ PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float
 
 
 class HeatmapPredictor:
-    """A network on a device, answering crops with every requested stack's heatmaps."""
+    """A network on a device through PyTorch, answering crops with every requested stack's
+    heatmaps."""
+
+    runtime = "torch"
+    note: str | None = None  # the factory's word on how it runs (app.model.predictors)
 
     def __init__(
         self,
@@ -174,6 +173,13 @@ class HeatmapPredictor:
             raise DeviceError(f"{self.device.type.upper()} has too little free memory for "
                               "this model") from error
         self.flip_permutation = spec.skeleton.flip_permutation()
+
+    @property
+    def isa(self) -> str:
+        """The instruction set PyTorch's CPU kernels use here, or the GPU's name."""
+        if self.device.type == "cuda":
+            return torch.cuda.get_device_name(self.device)
+        return torch.backends.cpu.get_cpu_capability().lower()
 
     @property
     def precision(self) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 
 from app.engine.pipeline import PipelineOptions, PosePipeline, PoseResult
 from app.engine.sources import FALLBACK_FPS, Frame
-from app.model.runner import HeatmapPredictor
+from app.model.predictors import Predictor
 from app.pose.affine import apply_affine, crop_matrix, warp_crop
 from app.pose.metrics import mirrored_hits, pck_hits, pck_percent, torso_diameters
 from app.pose.skeleton import Skeleton
@@ -54,7 +54,7 @@ class Predictions:
 
 
 def predict_annotations(
-    predictor: HeatmapPredictor,
+    predictor: Predictor,
     annotations: list[Annotation],
     images: list[np.ndarray],
     stacks: int | None = None,
@@ -157,7 +157,7 @@ class ValidationSlice:
         self.annotations = annotations
         self.images = [read_image(a.image_path) for a in annotations]
 
-    def score(self, predictor: HeatmapPredictor, flip: bool = False) -> Evaluation:
+    def score(self, predictor: Predictor, flip: bool = False) -> Evaluation:
         """PCK@0.2 with the ground-truth person box."""
         return score(predict_annotations(predictor, self.annotations, self.images, flip=flip),
                      predictor.spec.skeleton)
@@ -194,7 +194,7 @@ def shown_share(threshold: float, labelled: np.ndarray, within: np.ndarray, show
 
 
 def truncation_check(
-    predictor: HeatmapPredictor,
+    predictor: Predictor,
     annotations: list[Annotation],
     images: list[np.ndarray],
     threshold: float,

@@ -21,9 +21,10 @@ from pathlib import Path
 from app.engine.benchmark import Latency, model_latency
 from app.engine.charts import png_bytes
 from app.engine.drawing import DEFAULT_THRESHOLD
-from app.engine.pipeline import PosePipeline, create_predictor
+from app.engine.pipeline import PosePipeline
 from app.model.checkpoint import LoadedModel, load_checkpoint
 from app.model.complexity import flops_per_stack_count, parameter_count
+from app.model.predictors import create_predictor
 from app.model.runner import cpu_name
 from app.train.data import Augmentation, split_dataset
 from app.train.evaluate import (
