@@ -3,6 +3,8 @@ survives damage and staleness, and PyTorch taking over (said once) when OpenVINO
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -186,3 +188,25 @@ def test_info_says_how_the_model_runs_here(tiny_checkpoint, capsys):
     assert "CPU through OpenVINO" in line and "kernels: " in line
     assert main(["info", "--checkpoint", str(tiny_checkpoint), "--runtime", "torch"]) == 0
     assert "CPU through PyTorch" in capsys.readouterr().out
+
+
+def test_a_predictor_freed_on_another_thread_leaves_signals_working(tiny_checkpoint):
+    """OpenVINO's CPU plugin swaps the signal stack of the thread that loads it and unmaps it
+    when released: made on one thread and freed on another, it left the first thread's stack
+    unmapped, and the next SIGTERM there (the app's close on a signal) was a segfault."""
+    script = f"""
+import os, signal, threading
+import numpy as np
+from app.model.checkpoint import load_checkpoint
+from app.model.predictors import create_predictor
+signal.signal(signal.SIGTERM, lambda *_: print("handled"))
+predictors = [create_predictor(load_checkpoint({str(tiny_checkpoint)!r}), "cpu")]
+predictors[0](np.zeros((1, 64, 64, 3), np.uint8))
+freeing = threading.Thread(target=predictors.clear)
+freeing.start()
+freeing.join()
+os.kill(os.getpid(), signal.SIGTERM)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0 and done.stdout.strip() == "handled", done.stderr

@@ -61,6 +61,24 @@ def _openvino() -> Any:
     return openvino
 
 
+_core: Any = None
+
+
+def shared_core() -> Any:
+    """The process's one OpenVINO Core, made on first use and never released.
+
+    Its CPU plugin gives the thread that makes it a larger signal stack (for AMX state) and
+    unmaps that stack when released, from whichever thread releases it: a Core made on one
+    thread and freed on another (the GUI's worker, the garbage collector) leaves the first
+    thread's signal stack unmapped, and the next signal there (Ctrl-C, SIGTERM) is a
+    segmentation fault.
+    """
+    global _core
+    if _core is None:
+        _core = _openvino().Core()
+    return _core
+
+
 def openvino_version() -> str | None:
     """OpenVINO's release (2026.4.1), or None where it cannot be loaded."""
     try:
@@ -71,8 +89,7 @@ def openvino_version() -> str | None:
 
 def native_bf16() -> bool:
     """Whether OpenVINO's CPU plugin has native bf16 kernels here (AMX or AVX512-BF16)."""
-    openvino = _openvino()
-    return "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    return "BF16" in shared_core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
 class _EveryStack(nn.Module):
@@ -216,12 +233,11 @@ class OpenVinoPredictor:
         network OpenVINO cannot run fails here, where PyTorch can take over."""
         if precision not in PRECISION_HINTS:
             raise OpenVinoError(f"OpenVINO runs fp32 or bf16 on the CPU, not {precision}")
-        openvino = _openvino()
         self.spec = spec
         self.device = torch.device("cpu")
         self.precision = precision
         self.flip_permutation = spec.skeleton.flip_permutation()
-        self._core = openvino.Core()
+        self._core = shared_core()
         started = time.perf_counter()
         try:
             self._model, folder = cached_conversion(self._core, network, spec)
