@@ -76,6 +76,7 @@ class RuntimeRows:
     runtime: str
     isa: str
     rows: list[StackRow] = field(default_factory=list)
+    flip_fps: float = 0.0  # end to end at every stack with the flip test
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def live_frames(pipeline: PosePipeline, media: str, options: PipelineOptions, co
 
 
 def end_to_end(pipeline: PosePipeline, media: str, stacks: int, frames: int,
-               warmup: int = 10) -> tuple[float, dict[str, float]]:
+               warmup: int = 10, flip: bool = False) -> tuple[float, dict[str, float]]:
     """Frames per second through the real pipeline (:func:`live_frames`), and the median
     milliseconds of each stage.  The person is found during the warm-up, so on a single
     scene this is the rate of following them."""
@@ -168,8 +169,8 @@ def end_to_end(pipeline: PosePipeline, media: str, stacks: int, frames: int,
     started = time.perf_counter()
     elapsed = 0.0
     stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
-    for index, stage_ms in live_frames(pipeline, media, PipelineOptions(stacks=stacks),
-                                       warmup + frames):
+    options = PipelineOptions(stacks=stacks, flip=flip)
+    for index, stage_ms in live_frames(pipeline, media, options, warmup + frames):
         if index == warmup - 1:
             started = time.perf_counter()
         elif index >= warmup:
@@ -267,6 +268,8 @@ def runtime_rows(predictor: Predictor, media: str, first: Frame, frames: int, ru
         measured.rows.append(StackRow(stacks, latency.median_ms, latency.p90_ms, fps,
                                       1000 / fps - latency.median_ms, predictor.precision,
                                       find.median_ms, find_nobody.median_ms, stages))
+    measured.flip_fps = end_to_end(pipeline, media, predictor.spec.config.stacks, frames,
+                                   flip=True)[0]
     return measured
 
 
@@ -308,6 +311,8 @@ def format_report(report: BenchReport) -> str:
                 f"{100 * row.e2e_fps / row.bound_fps:>8.0f}%  {row.overhead_ms:>11.2f}  "
                 f"{100 * row.outside_share:>6.0f}%  {row.find_ms:>7.1f}  "
                 f"{row.find_nobody_ms:>15.1f}")
+        lines.append(f"with the flip test, all {len(measured.rows)} stacks: "
+                     f"{measured.flip_fps:.1f} frames/s end to end")
     lines += ["", "e2e: following the person, one crop a frame; outside: the share of its time "
               "spent outside the network.  find: a frame with no track (the first, a cut), "
               "searched and refined; nobody: an empty frame, every window searched.", "",

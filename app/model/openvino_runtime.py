@@ -43,6 +43,12 @@ from app.pose.heatmaps import merge_flipped
 # Bump when the graph built here changes: conversions cached under the old scheme are stale.
 CONVERSION_SCHEME = 1
 STATIC_BATCHES = (1, 2)
+# One crop (a followed frame) runs on one thread: it gains nothing from two (the two threads
+# wait on each other as often as they share the work: 147 frames/s end to end at 4 stacks on
+# one thread, 142 on two, on a 2-core Xeon), and the other core is left to the reader, the
+# window and the user's other programs.  Batches (the flip test, a search) use OpenVINO's own
+# choice: a search's windows take a third longer on one thread.
+SINGLE_CROP_THREADS = 1
 # Converted models kept in the cache (each with its compiled blobs), the least recently used
 # removed beyond this: another checkpoint, or an OpenVINO upgrade, leaves one behind.
 KEPT_CONVERSIONS = 6
@@ -226,11 +232,10 @@ class OpenVinoPredictor:
     runtime = "openvino"
     note: str | None = None
 
-    def __init__(self, network: StackedHourglass, spec: ModelSpec, precision: str = "bf16",
-                 threads: int | None = None) -> None:
-        """``threads``: OpenVINO's inference threads (None: its own choice).  Converts (or
-        reads back) the network and compiles the full model for one crop, so that a
-        network OpenVINO cannot run fails here, where PyTorch can take over."""
+    def __init__(self, network: StackedHourglass, spec: ModelSpec, precision: str = "bf16"
+                 ) -> None:
+        """Converts (or reads back) the network and compiles the full model for one crop, so
+        that a network OpenVINO cannot run fails here, where PyTorch can take over."""
         if precision not in PRECISION_HINTS:
             raise OpenVinoError(f"OpenVINO runs fp32 or bf16 on the CPU, not {precision}")
         self.spec = spec
@@ -246,8 +251,6 @@ class OpenVinoPredictor:
         self.conversion_s = time.perf_counter() - started
         self._config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": PRECISION_HINTS[precision],
                                         "PERFORMANCE_HINT": "LATENCY"}
-        if threads is not None:
-            self._config["INFERENCE_NUM_THREADS"] = threads
         if folder is not None:
             self._config["CACHE_DIR"] = str(folder / "compiled")
         self._requests: dict[tuple[int, int | None], Any] = {}
@@ -272,8 +275,11 @@ class OpenVinoPredictor:
         if batch is not None:
             size = self.spec.input_size
             model.reshape({model.input(0): [batch, size, size, 3]})
+        config = dict(self._config)
+        if batch == 1:
+            config["INFERENCE_NUM_THREADS"] = SINGLE_CROP_THREADS
         try:
-            return self._core.compile_model(model, "CPU", self._config)
+            return self._core.compile_model(model, "CPU", config)
         except RuntimeError as first:
             if "CACHE_DIR" not in self._config:
                 raise OpenVinoError(f"OpenVINO could not compile the network ({first})") from first

@@ -72,9 +72,10 @@ def quarter_offsets(maps: np.ndarray, peaks: np.ndarray) -> np.ndarray:
     return shift
 
 
-def dark_offsets(log_maps: np.ndarray, peaks: np.ndarray) -> np.ndarray:
-    """Newton steps -H^-1 g on log-heatmaps at their peaks; zero where not well posed."""
-    m, inside = neighbourhoods(log_maps, peaks)
+def newton_offsets(log_around: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """DARK's Newton steps -H^-1 g from the (N, 3, 3) log-values around each peak; zero where
+    not well posed (a neighbourhood not inside the map, or no maximum there)."""
+    m = log_around
     dx = 0.5 * (m[:, 1, 2] - m[:, 1, 0])
     dy = 0.5 * (m[:, 2, 1] - m[:, 0, 1])
     dxx = m[:, 1, 2] - 2 * m[:, 1, 1] + m[:, 1, 0]
@@ -87,8 +88,8 @@ def dark_offsets(log_maps: np.ndarray, peaks: np.ndarray) -> np.ndarray:
     return np.where(maximum[:, None], np.clip(offset, -1.0, 1.0), 0.0)
 
 
-def smooth_for_dark(maps: np.ndarray, kernel: int) -> np.ndarray:
-    """DARK's modulation of (N, H, W) maps: blur, rescale to the original peak, take the log.
+def dark_blur(maps: np.ndarray, kernel: int) -> tuple[np.ndarray, np.ndarray]:
+    """DARK's blur of (N, H, W) maps, and the factor (N,) that rescales each to its own peak.
 
     Beyond the map the blur sees zeros, as in the DARK and MMPose reference code.  A mirrored
     border would fold a peak near the edge onto itself, pulling the decoded joint toward the
@@ -98,14 +99,24 @@ def smooth_for_dark(maps: np.ndarray, kernel: int) -> np.ndarray:
     """
     count, height, width = maps.shape
     half = kernel // 2
-    padded = np.pad(maps.astype(np.float32), ((0, 0), (half, half), (half, half)))
+    padded = np.zeros((count, height + 2 * half, width + 2 * half), np.float32)  # np.pad: 10x
+    padded[:, half:half + height, half:half + width] = maps
     tall = padded.reshape(count * (height + 2 * half), width + 2 * half)
     blurred = cv2.GaussianBlur(tall, (kernel, kernel), 0, borderType=cv2.BORDER_CONSTANT)
     blurred = blurred.reshape(padded.shape)[:, half:half + height, half:half + width]
     peak = maps.reshape(count, -1).max(axis=1)
-    blurred_peak = blurred.reshape(count, -1).max(axis=1)
+    blurred_peak = blurred.max(axis=(1, 2))
     scale = np.where(blurred_peak > 0, peak / np.where(blurred_peak > 0, blurred_peak, 1), 1)
-    return np.log(np.maximum(blurred * scale[:, None, None], 1e-10))
+    return blurred, scale
+
+
+def dark_offsets(maps: np.ndarray, peaks: np.ndarray, kernel: int) -> np.ndarray:
+    """DARK (Zhang et al., CVPR 2020): blur, take the log, one Newton step from the integer
+    peak.  Only the 3x3 values around each peak are rescaled and taken the log of: that is
+    all the step reads, and a frame's maps hold a hundred times more."""
+    blurred, scale = dark_blur(maps, kernel)
+    around, inside = neighbourhoods(blurred, peaks)
+    return newton_offsets(np.log(np.maximum(around * scale[:, None, None], 1e-10)), inside)
 
 
 def decode_heatmaps(
@@ -132,7 +143,7 @@ def decode_heatmaps(
     offsets = np.zeros_like(peaks)
     with np.errstate(over="ignore", invalid="ignore"):  # values near float32's limit
         if refinement == "dark":
-            offsets = dark_offsets(smooth_for_dark(maps, dark_kernel), peaks)
+            offsets = dark_offsets(maps, peaks, dark_kernel)
         elif refinement == "quarter":
             offsets = quarter_offsets(maps, peaks)
     peaks += np.where(np.isfinite(offsets), offsets, 0.0)  # no finite refinement: the peak
