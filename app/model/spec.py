@@ -16,6 +16,17 @@ from app.pose.skeleton import Skeleton
 
 FORMAT_VERSION = 1
 OWN_LAYOUT = "hourglass-pose"  # weights saved by this app, under its own tensor names
+# The largest crop a checkpoint may ask for.  Published hourglasses take 256 pixels (Newell et
+# al., both public ports) and pose networks at most 384, and a person fills the crop at any of
+# them; each doubling costs four times the time and memory of every frame (1024 ran at 5.8 s a
+# frame, and 4096 asked for more memory than any machine has), so a larger size in a
+# checkpoint is damage, not a model.
+MAX_INPUT_SIZE = 512
+# Normalisation of RGB in [0, 1]: a channel's mean lies in that range, and its spread is at
+# most 0.5 (datasets give 0.2-0.3, the public ports 1: no scaling).  Dividing by less than a
+# hundredth would turn one grey level into more than a unit of input, and by more than ten
+# would flatten the picture to nothing: both are broken numbers, not a model's choice.
+STD_RANGE = (0.01, 10.0)
 
 
 class CheckpointError(Exception):
@@ -45,16 +56,33 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         """Reject specs that would load and then fail (or silently mislead) at run time."""
-        granularity = HEATMAP_STRIDE * 2**self.config.depth  # one /2 per hourglass level
-        if self.input_size < granularity or self.input_size % granularity:
-            raise ValueError(f"input size {self.input_size} is not a positive multiple of "
-                             f"{granularity}, which a depth-{self.config.depth} hourglass needs")
-        if len(self.mean) != 3 or len(self.std) != 3 or not all(s > 0 for s in self.std):
-            raise ValueError("mean and std need three values each, std above zero")
+        self._check_input_size()
+        self._check_normalisation()
         if self.skeleton.num_joints != self.config.joints:
             raise ValueError(f"{self.skeleton.num_joints} joint names for "
                              f"{self.config.joints} predicted joints")
         object.__setattr__(self, "codec", HeatmapCodec(self.input_size, self.sigma))
+
+    def _check_input_size(self) -> None:
+        """Checked before anything is sized by it: the codec, the crops, DARK's buffers."""
+        granularity = HEATMAP_STRIDE * 2**self.config.depth  # one /2 per hourglass level
+        if self.input_size < granularity or self.input_size % granularity:
+            raise ValueError(f"input_size {self.input_size} is not a positive multiple of "
+                             f"{granularity}, which a depth-{self.config.depth} hourglass needs")
+        if self.input_size > MAX_INPUT_SIZE:
+            raise ValueError(f"input_size {self.input_size} is beyond any hourglass network, "
+                             f"which takes at most {MAX_INPUT_SIZE} pixels")
+
+    def _check_normalisation(self) -> None:
+        """Mean and std of pixels in [0, 1], within the bounds above (NaN is in none)."""
+        if len(self.mean) != 3 or len(self.std) != 3:
+            raise ValueError("mean and std need three values each")
+        if not all(0.0 <= m <= 1.0 for m in self.mean):
+            raise ValueError(f"mean {list(self.mean)} is not the mean of pixels in 0..1")
+        low, high = STD_RANGE
+        if not all(low <= s <= high for s in self.std):
+            raise ValueError(f"std {list(self.std)} is outside {low}..{high}, which no "
+                             "normalisation of pixels in 0..1 needs")
 
     @property
     def heatmap_size(self) -> int:

@@ -23,6 +23,42 @@ class Skeleton:
         for a, b in (*self.edges, *self.flip_pairs):
             if not (0 <= a < count and 0 <= b < count):
                 raise ValueError(f"joint index pair ({a}, {b}) is outside 0..{count - 1}")
+        if len(set(self.joint_names)) != count:
+            raise ValueError("skeleton.joint_names: a joint is named twice")
+        self._check_flip_pairs()
+
+    def _check_flip_pairs(self) -> None:
+        """The flip test mirrors the image and swaps each pair's heatmaps: that is right only
+        when every joint is in one pair at most (the swap undoes itself), each pair joins a
+        left joint to its right twin, and no joint whose twin is named stays unswapped.  Sides
+        and twins come from the names ("left hip", "right hip"); names without a side ("l_hip")
+        are taken as the file pairs them."""
+        names = [name.lower() for name in self.joint_names]
+        paired: set[int] = set()
+        for a, b in self.flip_pairs:
+            if a == b or {a, b} & paired:
+                joint = a if a == b or a in paired else b
+                raise ValueError(f"skeleton.flip_pairs: {self.joint_names[joint]!r} is paired "
+                                 "more than once or with itself, so the flip test cannot "
+                                 "swap it back")
+            paired.update((a, b))
+            sided = self.side(a) != "centre" or self.side(b) != "centre"
+            if sided and self._mirror(a) != names[b]:
+                raise ValueError(f"skeleton.flip_pairs: ({a}, {b}) pairs "
+                                 f"{self.joint_names[a]!r} with {self.joint_names[b]!r}, which "
+                                 "is not its mirror image")
+        for joint, name in enumerate(names):
+            if joint not in paired and self._mirror(joint) != name and self._mirror(joint) in names:
+                raise ValueError(f"skeleton.flip_pairs: {self.joint_names[joint]!r} is in no "
+                                 "pair, though its mirror image is one of the joints")
+
+    def _mirror(self, joint: int) -> str:
+        """The lower-case name of the joint's mirror image: "left hip" for "Right hip"; a name
+        without a side (a centre joint, or a convention we do not read) is its own."""
+        name, side = self.joint_names[joint].lower(), self.side(joint)
+        if side == "centre":
+            return name
+        return ("right" if side == "left" else "left") + name[len(side):]
 
     @property
     def num_joints(self) -> int:
