@@ -22,6 +22,8 @@ from typing import Self
 import cv2
 import numpy as np
 
+from app.filekinds import FOLDER, MISSING, not_a_file, read_regular_file
+
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 
 # ANYDEPTH keeps 16-bit samples so to_bgr8 can scale them instead of OpenCV clipping them.
@@ -336,8 +338,11 @@ class ImageFolderSource(FrameSource):
         self.path = path
         self.loop = loop
         with _user_errors(self.description):
+            # Not only regular files: a pipe or a broken link named as a photo is skipped with
+            # a word (read_image says what it is), never read, and never passed over silently.
             self._files = sorted(
-                p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+                p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS
+                and not_a_file(p) != FOLDER
             )
         if not self._files:
             extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
@@ -450,14 +455,28 @@ def open_source(
         return CameraSource(source, camera_size)
     if isinstance(source, str) and source.isascii() and source.isdigit():
         return CameraSource(int(source), camera_size)
-    path = Path(source).expanduser()
-    if not _exists(path):
-        raise SourceError(f"{source}: no such file or folder")
+    path = media_path(source)
     if path.is_dir():
         return ImageFolderSource(path, loop)
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         return ImageSource(path, loop)
     return VideoSource(path, loop)
+
+
+def media_path(source: str | Path) -> Path:
+    """The path of the file or folder the user named, once it is one: a SourceError for an
+    empty name, nothing there, or what reading would wait on (a pipe, a device), said before
+    anything opens it."""
+    if str(source) == "":  # Path("") is the current folder: an unset shell variable
+        raise SourceError("no input given: the media's name is empty")
+    path = Path(source).expanduser()
+    what = not_a_file(path)
+    if what == MISSING:
+        raise SourceError(f"{source}: no such file or folder")
+    if what not in (None, FOLDER):  # reading a pipe or a device would wait, perhaps forever
+        raise SourceError(f"{source}: {what}, not a video, an image, a folder of photos or "
+                          "a camera index")
+    return path
 
 
 def list_cameras(max_index: int = 4) -> list[int]:
@@ -473,14 +492,6 @@ def list_cameras(max_index: int = 4) -> list[int]:
         except SourceError:
             continue
     return found
-
-
-def _exists(path: Path) -> bool:
-    # Names too long or with NUL bytes raise instead of answering False.
-    try:
-        return path.exists()
-    except (OSError, ValueError):
-        return False
 
 
 def _sane_fps(fps: float) -> float | None:
@@ -503,8 +514,9 @@ def read_image(path: str | Path) -> np.ndarray:
     when it cannot be decoded whole."""
     path = Path(path)
     try:
-        # Bytes first: cv2.imread cannot open non-ASCII paths on Windows.
-        data = path.read_bytes()
+        # Bytes first: cv2.imread cannot open non-ASCII paths on Windows.  A pipe named as a
+        # photo is refused, not waited on.
+        data = read_regular_file(path)
     except OSError as error:
         raise UnreadableImage(path, str(error.strerror or error)) from error
     if data and not _is_truncated_jpeg(data):

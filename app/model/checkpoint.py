@@ -23,6 +23,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from app.filekinds import FOLDER, MISSING, not_a_file
 from app.model.hourglass import StackedHourglass
 from app.model.public_layouts import convert_public_checkpoint
 from app.model.spec import CheckpointError, ModelSpec
@@ -128,8 +129,14 @@ def read_spec(path: str | Path) -> ModelSpec:
 def load_checkpoint(path: str | Path) -> LoadedModel:
     """Load our safetensors format or a public PyTorch layout, whichever ``path`` holds."""
     path = Path(path)
-    if not path.is_file():
+    what = not_a_file(path)
+    if what == MISSING:
         raise CheckpointError(f"{path}: no such checkpoint file")
+    if what == FOLDER:
+        raise CheckpointError(f"{path}: is a folder; name the checkpoint file in it "
+                              "(.safetensors, .pt or .pth)")
+    if what is not None:  # a pipe or a device: reading it could wait forever
+        raise CheckpointError(f"{path}: {what}, not a checkpoint file")
     if checkpoint_format(path) == "safetensors":
         spec = read_spec(path)
         try:
