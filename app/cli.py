@@ -25,6 +25,25 @@ class UsageError(Exception):
     """A problem with what the user asked for; printed without a traceback."""
 
 
+# The options that name a file or folder, by their argparse dest.  An empty one (an unset shell
+# variable) would be taken as the current folder, or for --checkpoint as the built-in model:
+# a run on what nobody asked for.
+PATH_OPTIONS = {"input": "--input", "checkpoint": "--checkpoint", "json": "--json",
+                "out": "--out", "plot": "--plot", "dataset": "--dataset",
+                "screenshot": "--screenshot", "images": "--images", "data": "--data",
+                "run": "--run", "run_dir": "--run", "init": "--init", "teacher": "--teacher",
+                "model": "--model"}
+
+
+def empty_path_option(args: argparse.Namespace) -> str | None:
+    """The first option given an empty path, if any."""
+    for dest, option in PATH_OPTIONS.items():
+        value = getattr(args, dest, None)
+        if "" in (value if isinstance(value, list) else [value]):
+            return option
+    return None
+
+
 def add_train_parser(commands: argparse._SubParsersAction) -> None:
     from app.train.config import TrainConfig
 
@@ -191,10 +210,11 @@ def predictor_for(loaded: LoadedModel, args: argparse.Namespace) -> Predictor:
 
 
 def run_infer(args: argparse.Namespace) -> int:
-    from app.engine.output import PoseRecorder
+    from app.engine.output import PoseRecorder, is_standard_output
 
     if args.max_frames is not None and args.max_frames < 1:
         raise UsageError("--max-frames must be 1 or more")
+    check_media(args.input)
     media = [] if args.input.isascii() and args.input.isdigit() else [args.input]  # a camera
     PoseRecorder.check(args.json, args.out, inputs=media)  # before a thing is loaded or opened
 
@@ -212,7 +232,8 @@ def run_infer(args: argparse.Namespace) -> int:
     if stop.received is None:
         skips = f" ({skipped} unreadable file{'s' * (skipped > 1)} skipped)" if skipped else ""
         print(f"{frames} frames -> {written}{skips} ({predictor.device.type}, "
-              f"{predictor.runtime}, {predictor.precision})")
+              f"{predictor.runtime}, {predictor.precision})",
+              file=sys.stderr if is_standard_output(args.json) else sys.stdout)
         return 0
     how = "interrupted" if stop.received == signal.SIGINT else "terminated"
     if frames:
@@ -222,6 +243,16 @@ def run_infer(args: argparse.Namespace) -> int:
         print(f"hourglass-pose: {how} before the first frame: nothing was written",
               file=sys.stderr)
     return 128 + stop.received  # the shell's code for "ended by this signal": 130, 143
+
+
+def check_media(source: str) -> None:
+    """Before the model loads (seconds): a SourceError unless the media named is something to
+    read (a camera index and the app's drawn frames are opened as they are): nothing there, or
+    a pipe that would be waited on forever, is said at once."""
+    from app.engine.sources import SYNTHETIC_SOURCE, media_path
+
+    if not (source.isascii() and source.isdigit()) and source != SYNTHETIC_SOURCE:
+        media_path(source)
 
 
 def infer_frames(args: argparse.Namespace, pipeline: PosePipeline, options: PipelineOptions,
@@ -368,6 +399,8 @@ def run_bench(args: argparse.Namespace) -> int:
     from app.engine.pipeline import PosePipeline
     from app.model.checkpoint import load_model
 
+    if args.input is not None:
+        check_media(args.input)
     loaded = load_model(args.checkpoint)
     predictor = predictor_for(loaded, args)
     try:
@@ -558,6 +591,11 @@ def user_errors() -> tuple[type[Exception], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    empty = empty_path_option(args)
+    if empty is not None:
+        print(f"hourglass-pose: {empty} is empty (an unset shell variable?): it needs the "
+              "name of a file or folder", file=sys.stderr)
+        return 2
     if args.command is None:
         from app.gui.main import run_app, run_self_test
 

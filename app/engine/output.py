@@ -18,9 +18,11 @@ import contextlib
 import errno
 import json
 import os
+import re
 import secrets
 import shutil
 import stat
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,9 @@ from app.pose.skeleton import Skeleton
 # much room is left to finish it properly (checked every DISK_CHECK_EVERY frames).
 MIN_FREE_BYTES = 64 * 1024 * 1024
 DISK_CHECK_EVERY = 15
+# Names of a file this process was handed open (the shell's ``> file`` or ``| program``):
+# written where they lead, never replaced by a rename.
+_DESCRIPTOR_NAME = re.compile(r"/dev/(stdout|stderr|fd/\d+)|/proc/(self|\d+)/fd/\d+")
 
 
 class OutputError(Exception):
@@ -85,11 +90,11 @@ def check_outputs(outputs: Sequence[tuple[str | Path, OutputKind]],
 
 
 def _check_output(path: Path, kind: OutputKind) -> None:
+    if _written_as_is(path):
+        return
     target = _final_target(path)
     if target.is_dir():
         raise OutputError(f"{path}: is a folder; name a file for the {kind.name}")
-    if _is_special(target):
-        return
     folder = target.parent
     if not folder.exists():
         raise OutputError(f"{path}: the folder {folder} does not exist")
@@ -109,11 +114,29 @@ def _check_output(path: Path, kind: OutputKind) -> None:
 
 
 def _final_target(path: Path) -> Path:
-    """Where the bytes go: through a symbolic link to its target, so the link is kept."""
+    """Where the bytes go: through a symbolic link to its target, so the link is kept.  Not
+    for what is written as it is: ``/dev/stdout`` resolves to ``/proc/PID/fd/pipe:[N]``, a
+    name nothing can open."""
     try:
-        return path.resolve() if path.is_symlink() else path
+        return path.resolve() if path.is_symlink() and not _written_as_is(path) else path
     except (OSError, RuntimeError):  # a loop of links
         return path
+
+
+def _written_as_is(path: Path) -> bool:
+    """Written directly, not through a temporary renamed over it: a terminal, pipe, socket or
+    device (``/dev/null``, also behind a link), or a file this process was handed open
+    (``/dev/stdout`` into a file), which only the caller may replace."""
+    return _is_special(path) or bool(_DESCRIPTOR_NAME.fullmatch(os.path.abspath(path)))
+
+
+def is_standard_output(path: str | Path) -> bool:
+    """Whether ``path`` leads where this process's standard output goes: the run's messages
+    then go to stderr, so that the stream holds JSON lines only."""
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError, AttributeError):  # no stdout, or one without a descriptor
+        return False
 
 
 def _is_special(path: Path) -> bool:
@@ -143,7 +166,7 @@ class AtomicFile:
     def __init__(self, target: str | Path) -> None:
         self.target = Path(target)
         self._final = _final_target(self.target)
-        self.direct = _is_special(self._final)
+        self.direct = _written_as_is(self.target)
         self.path = self._final  # where the writing goes
         self._done = self.direct
         if not self.direct:
@@ -229,8 +252,11 @@ class JsonLinesWriter:
         self._write_failed = False
         self._file_on_disk = AtomicFile(self.path)
         try:
+            # Appended to when written as it is: a file the shell opened (``>> log``) keeps
+            # what it held, as it would for any program; a pipe or device is the same either way.
             self._file: IO[str] = open(  # noqa: SIM115 (closed by finish)
-                self._file_on_disk.path, "w", encoding="utf-8")
+                self._file_on_disk.path, "a" if self._file_on_disk.direct else "w",
+                encoding="utf-8")
         except OSError as error:
             self._file_on_disk.discard()
             raise OutputError(f"{self.path}: cannot write here ({error.strerror})") from error
