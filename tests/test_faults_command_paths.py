@@ -90,3 +90,18 @@ def test_json_lines_to_stdout_redirected_into_a_file_append_to_it(lspet_image, t
     assert first == "# earlier"
     assert json.loads(second)["frame"] == 0 and len(json.loads(second)["keypoints"]) == 14
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.txt"]  # no temporary left
+
+
+@pytest.mark.parametrize("video", ["/dev/stdout", "/dev/null"])
+def test_fault_a_video_to_a_stream_is_refused_before_the_model_loads(lspet_image, tmp_path,
+                                                                      video, capsys):
+    """An MP4 is finished by seeking back to its start: no stream can hold one.  It failed
+    after the model had loaded, with OpenCV's own words."""
+    code = main(["infer", "--input", str(lspet_image), "--json", str(tmp_path / "o.jsonl"),
+                 "--out", video, "--checkpoint", str(tmp_path / "never-read.safetensors")])
+    assert code == 2
+    assert capsys.readouterr().err == (f"hourglass-pose: {video}: an MP4 cannot go to a pipe, "
+                                       "terminal, device or a file opened for us: its index is "
+                                       "written last, by seeking back; name a file ending in "
+                                       ".mp4\n")
+    assert list(tmp_path.iterdir()) == []

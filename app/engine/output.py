@@ -91,6 +91,10 @@ def check_outputs(outputs: Sequence[tuple[str | Path, OutputKind]],
 
 def _check_output(path: Path, kind: OutputKind) -> None:
     if _written_as_is(path):
+        if kind is VIDEO:  # the encoder writes to a file of that name, and seeks in it
+            raise OutputError(f"{path}: an MP4 cannot go to a pipe, terminal, device or a "
+                              "file opened for us: its index is written last, by seeking "
+                              "back; name a file ending in .mp4")
         return
     target = _final_target(path)
     if target.is_dir():
