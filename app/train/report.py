@@ -14,10 +14,20 @@ from app.pose.skeleton import Skeleton
 from app.train.evaluate import Evaluation, Predictions
 
 
+def arm_joints(per_joint: dict[str, float]) -> str:
+    """Wrists and elbows (right / left), beside every mean: the joints a person at a desk
+    moves most, and the model's weakest."""
+    return ", ".join(f"{part}s " + " / ".join(f"{per_joint[f'{side} {part}']:.1f}"
+                                              for side in ("right", "left"))
+                     for part in ("wrist", "elbow")
+                     if f"right {part}" in per_joint and f"left {part}" in per_joint)
+
+
 def format_table(evaluation: Evaluation) -> str:
     """PCK per stack and per joint, as aligned text."""
+    arms = arm_joints(evaluation.per_joint)
     lines = [f"PCK@{evaluation.threshold} on {evaluation.images} images: "
-             f"{evaluation.mean:.1f}%", "", "stack  PCK"]
+             f"{evaluation.mean:.1f}%" + (f" ({arms})" if arms else ""), "", "stack  PCK"]
     lines += [f"{k + 1:>5}  {v:5.1f}" for k, v in enumerate(evaluation.per_stack)]
     lines += ["", f"{'joint':<16} PCK"]
     lines += [f"{name:<16} {value:5.1f}" for name, value in evaluation.per_joint.items()]

@@ -41,6 +41,7 @@ from app.train.config import TrainConfig
 from app.train.data import Augmentation, LspTrainingSet, split_dataset
 from app.train.evaluate import ValidationSlice
 from app.train.guidance import teach_splits
+from app.train.report import arm_joints
 from app.train.stages import stages_of
 
 
@@ -398,7 +399,8 @@ class Trainer:
                         f"step {self.step} epoch {record['epoch']} loss/stack "
                         + " ".join(f"{v:.4f}" for v in per_stack) + " | val PCK@0.2 "
                         + ", ".join(f"{name} {slice_['mean']:.1f} (stacks "
-                                    + " / ".join(f"{v:.1f}" for v in slice_["per_stack"]) + ")"
+                                    + " / ".join(f"{v:.1f}" for v in slice_["per_stack"])
+                                    + f"; {arm_joints(slice_['per_joint'])})"
                                     for name, slice_ in record["slices"].items())
                         + f" | {rate:.1f} img/s | ETA {remaining / 3600:.1f} h")
                     self.save()
