@@ -54,14 +54,15 @@ def test_fault_ctrl_c_on_infer_keeps_the_frames_done(tiny_checkpoint, lspet_clip
     assert "interrupted: keeping the frames done so far" in captured.out + captured.err
 
 
-def test_fault_ctrl_c_while_loading_is_one_line_not_a_traceback(monkeypatch, tmp_path, capsys):
+def test_fault_ctrl_c_while_loading_is_one_line_not_a_traceback(monkeypatch, tmp_path, capsys,
+                                                                lspet_clip):
     import app.model.checkpoint as checkpoint
 
     def interrupted(path=None):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(checkpoint, "load_model", interrupted)
-    code = main(["infer", "--input", "x.mp4", "--json", str(tmp_path / "out.jsonl")])
+    code = main(["infer", "--input", str(lspet_clip), "--json", str(tmp_path / "out.jsonl")])
     assert code == 130
     assert capsys.readouterr().err.strip() == "hourglass-pose: interrupted"
 
