@@ -390,6 +390,8 @@ def add_bench_parser(commands: argparse._SubParsersAction) -> None:
                         help="skip the comparison of precisions and BatchNorm folding")
     parser.add_argument("--soak", type=int, metavar="FRAMES",
                         help="instead: run this many frames and report memory, threads, files")
+    parser.add_argument("--load", type=int, metavar="CORES",
+                        help="instead: frames/s idle and beside this many busy cores")
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -411,6 +413,11 @@ def run_bench(args: argparse.Namespace) -> int:
                   f" -> {result.rss_end_mb:.0f} MB ({result.rss_growth_mb:+.1f} MB), threads "
                   f"{result.threads_after_warmup} -> {result.threads_end}, open files "
                   f"{result.open_files_after_warmup} -> {result.open_files_end}")
+            return 0
+        if args.load:
+            from app.engine.neighbours import load_report
+
+            print(load_report(loaded, predictor, args.input, args.frames, args.load))
             return 0
         report = run_bench(loaded, predictor, args.input, args.frames,
                            variants=not args.no_variants)

@@ -75,3 +75,18 @@ def test_bench_soak_reports_memory_threads_and_files(tiny_checkpoint, capsys):
     assert before > 0 and after > 0 and abs(growth - (after - before)) <= 1
     # The loop leaks nothing it opens: the reader's thread and the media are the same ones.
     assert threads_after == threads_before and files_after == files_before
+
+
+def test_bench_beside_a_busy_core_reports_both_rates_and_the_slowest_frame(tiny_checkpoint,
+                                                                           capsys):
+    assert main(["bench", "--checkpoint", str(tiny_checkpoint), "--load", "1",
+                 "--frames", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "CPU through OpenVINO" in out and "CPU through PyTorch" in out
+    rows = re.findall(r"^\s+(\d)\s+([\d.]+)\s+([\d.]+)\s+(\d+)%\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)x$",
+                      out, re.MULTILINE)
+    assert [row[0] for row in rows] == ["1", "2", "1", "2"]  # per runtime, per stack count
+    for _, idle, loaded, kept, idle_median, slowest, ratio in rows:
+        assert float(idle) > 0 and float(loaded) > 0
+        assert int(kept) == pytest.approx(100 * float(loaded) / float(idle), abs=1)
+        assert float(ratio) == pytest.approx(float(slowest) / float(idle_median), abs=0.1)
