@@ -39,6 +39,7 @@ from app.model.runner import (
 from app.model.spec import ModelSpec
 
 RUNTIMES = ("auto", "openvino", "torch")
+TORCH_CPU_THREADS = 1  # see create_predictor
 # The app's device list offers the CPU through PyTorch beside the CPU through OpenVINO, under
 # this name; the command line says it as ``--device cpu --runtime torch``.
 CPU_THROUGH_TORCH = "cpu-torch"
@@ -101,6 +102,12 @@ def create_predictor(loaded: LoadedModel, device: str = "auto", precision: str =
                 note = f"{failure}; the network runs on PyTorch instead, several times slower"
         if runtime == "openvino":
             raise DeviceError(failure)
+    if chosen.type == "cpu":
+        # PyTorch's CPU threads wait for each other by spinning: beside one busy core (a
+        # browser tab, a video call) two of them kept 4 to 13% of their idle frames/s, frames
+        # taking up to 77 times the idle median; one thread keeps all of it, at 7 to 10% below
+        # two threads' idle rate (`bench --load 1`).  One pool serves the whole process.
+        torch.set_num_threads(TORCH_CPU_THREADS)
     if precision == "auto":
         precision = "fp16" if chosen.type == "cuda" else remembered_cpu_precision(
             loaded.spec, lambda: fastest_cpu_precision(loaded))
