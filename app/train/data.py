@@ -24,6 +24,7 @@ from app.engine.sources import IMAGE_EXTENSIONS, read_image
 from app.pose.affine import CropBox, box_from_keypoints, crop_matrix, invert_affine, warp_crop
 from app.pose.codec import HeatmapCodec
 from app.pose.skeleton import LSP14
+from app.train.camera_effects import webcam_effects
 
 # The crop the network is trained on (and the tracker uses): 1.3 x the joints' extent.
 BOX_MARGIN = 1.3
@@ -160,6 +161,7 @@ class Augmentation:
     occluder_probability: float = 0.0  # per view: patches of other photos pasted over the person
     occluder_size: tuple[float, float] = (0.1, 0.4)  # a patch's side, as a fraction of the crop
     occluders_most: int = 3
+    webcam_probability: float = 0.0  # per view: a webcam's light, blur, noise and codec
 
 
 UPPER_BODY = (6, 7, 8, 9, 10, 11, 12, 13)
@@ -405,6 +407,9 @@ class LspTrainingSet:
                 sample.image = black_beyond(sample.image, edge)
         if self.augmentation.colour > 0:
             sample.image = jitter_colour(sample.image, self.augmentation.colour, rng)
+        webcam = self.augmentation.webcam_probability  # drawn only when on, as occluders are
+        if webcam > 0 and rng.random() < webcam:
+            sample.image = webcam_effects(sample.image, rng)
         return sample
 
     def batch(

@@ -1,0 +1,99 @@
+"""The webcam augmentation: each effect does what a webcam does to a real crop (measured, not
+assumed), leaves the picture's shape and the person where they are, and training batches are
+unchanged until it is switched on."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from app.train.camera_effects import (
+    EFFECTS,
+    compression,
+    low_light,
+    motion_blur,
+    sensor_noise,
+    shallow_focus,
+    webcam_effects,
+)
+from app.train.data import Augmentation, LspTrainingSet, load_annotations
+
+
+@pytest.fixture(scope="module")
+def crop(lspet_image) -> np.ndarray:
+    """A real photo's 128 px square, as training crops are."""
+    image = cv2.imread(str(lspet_image))
+    side = min(image.shape[:2])
+    return cv2.resize(image[:side, :side], (128, 128), interpolation=cv2.INTER_AREA)
+
+
+def sharpness(image: np.ndarray) -> float:
+    """The variance of the Laplacian: fine detail, which every blur takes away."""
+    return float(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var())
+
+
+def blockiness(image: np.ndarray) -> float:
+    """How much more the picture steps across 8-pixel block edges than within blocks."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float64)
+    steps = np.abs(np.diff(grey, axis=1))
+    return float(steps[:, 7::8].mean() / steps.mean())
+
+
+@pytest.mark.parametrize("effect", EFFECTS)
+def test_every_effect_keeps_the_crop_a_crop_and_repeats_with_its_seed(crop, effect):
+    out = effect(crop, np.random.default_rng(7))
+    assert out.shape == crop.shape and out.dtype == np.uint8
+    assert np.array_equal(out, effect(crop, np.random.default_rng(7)))
+    assert not np.array_equal(out, crop)
+
+
+def test_low_light_darkens_and_tints(crop):
+    darker = [low_light(crop, np.random.default_rng(seed)) for seed in range(20)]
+    assert all(d.mean() < 0.85 * crop.mean() for d in darker)
+    red_over_blue = [d[..., 2].mean() / max(d[..., 0].mean(), 1) for d in darker]
+    assert np.ptp(red_over_blue) > 0.2  # warm lamps and cold screens, not one tint
+
+
+def test_blurs_take_detail_away_and_focus_keeps_the_centre_sharp(crop):
+    rng = np.random.default_rng(3)
+    assert sharpness(motion_blur(crop, rng)) < 0.7 * sharpness(crop)
+    focused = shallow_focus(crop, rng)
+    centre, edge = slice(44, 84), slice(0, 20)
+    assert np.array_equal(focused[centre, centre], crop[centre, centre])
+    assert sharpness(focused[edge]) < 0.8 * sharpness(crop[edge])
+
+
+def test_sensor_noise_grows_with_the_light(crop):
+    grey = np.full_like(crop, 30), np.full_like(crop, 220)
+    rng = np.random.default_rng(5)
+    dark, bright = (float((sensor_noise(g, np.random.default_rng(5)).astype(float) - g).std())
+                    for g in grey)
+    assert 1 <= dark < bright <= 25
+    assert abs(float(sensor_noise(crop, rng).astype(float).mean() - crop.mean())) < 2
+
+
+def test_compression_leaves_block_edges(crop):
+    assert blockiness(compression(crop, np.random.default_rng(2))) > blockiness(crop)
+
+
+def test_at_least_one_effect_always_applies(crop):
+    for seed in range(30):
+        assert not np.array_equal(webcam_effects(crop, np.random.default_rng(seed)), crop)
+
+
+def test_batches_are_unchanged_until_switched_on(lspet_subset):
+    annotations = load_annotations(lspet_subset)[:6]
+    plain = LspTrainingSet(annotations, 64, 2.0, Augmentation())
+    before = plain.batch(np.arange(6), np.random.default_rng(11))
+    again = plain.batch(np.arange(6), np.random.default_rng(11))
+    assert all(np.array_equal(a, b) for a, b in zip(before, again, strict=True))
+    webcam = LspTrainingSet(annotations, 64, 2.0, replace(Augmentation(), webcam_probability=1.0),
+                            images=plain.images)
+    changed = webcam.batch(np.arange(6), np.random.default_rng(11))
+    assert not np.array_equal(changed[0], before[0])
+    # The effects come after the crop is drawn: the first person's joints are where they were
+    # (the later people's crops differ, drawn from the same generator after the effects).
+    assert np.array_equal(changed[1][0], before[1][0])
