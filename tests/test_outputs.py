@@ -104,15 +104,15 @@ def test_a_bad_out_leaves_the_results_file_whole(workspace, tiny_checkpoint, cap
     assert snapshot_of(workspace) == before
 
 
-def test_a_run_that_fails_midway_leaves_every_earlier_output_as_it_was(
+def test_a_run_whose_output_fails_midway_keeps_the_frames_written_whole(
         workspace, tiny_checkpoint, monkeypatch, capsys):
-    """A frame that cannot be written (here: the fourth) ends the run, and neither the old
-    results nor the old video are touched; no temporary file stays behind."""
+    """A frame that cannot be written (here: the fourth) ends the run; the three before it
+    replace the old results and the old video, whole and playable (what infer and the app's
+    recording both do), and the message says so; no temporary file stays behind."""
     from app.engine import output
 
     clip = next(workspace.glob("clip.*"))
     (workspace / "old.mp4").write_bytes(clip.read_bytes())
-    before = snapshot_of(workspace)
     real_write = output.JsonLinesWriter.write
 
     def write(self, record):
@@ -121,11 +121,16 @@ def test_a_run_that_fails_midway_leaves_every_earlier_output_as_it_was(
         real_write(self, record)
 
     monkeypatch.setattr(output.JsonLinesWriter, "write", write)
-    code = infer("--input", str(clip), "--json", str(workspace / "keep.jsonl"),
-                 "--out", str(workspace / "old.mp4"), checkpoint=tiny_checkpoint)
+    keypoints, video = workspace / "keep.jsonl", workspace / "old.mp4"
+    code = infer("--input", str(clip), "--json", str(keypoints), "--out", str(video),
+                 checkpoint=tiny_checkpoint)
     assert code == 2
-    assert "No space left on device" in capsys.readouterr().err
-    assert snapshot_of(workspace) == before
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"hourglass-pose: {keypoints}: writing failed (No space left on device); the 3 frames "
+        f"written so far are kept in {keypoints} and {video}")
+    assert [json.loads(line)["frame"] for line in keypoints.read_text().splitlines()] == [0, 1, 2]
+    assert video_frames(video) == 3
+    assert not list(workspace.glob(".*tmp*"))
 
 
 def test_a_successful_run_replaces_its_outputs_whole(workspace, tiny_checkpoint):

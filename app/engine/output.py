@@ -9,7 +9,8 @@ pixels.
 Every output is checked before anything is opened for writing (:func:`check_outputs`), then
 written under a temporary name in its own folder and renamed over the target only when the
 run keeps it (:class:`AtomicFile`).  A run that fails, or is stopped before its first frame,
-leaves whatever was at the target as it was.
+leaves whatever was at the target as it was; a recording whose own files cannot be written on
+(a disk filling up) keeps the frames it wrote, whole and playable (:class:`PoseRecorder`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import math
 import os
 import re
 import secrets
@@ -38,10 +40,23 @@ from app.engine.sources import FALLBACK_FPS, IMAGE_EXTENSIONS, Frame, SkippedFil
 from app.pose.skeleton import Skeleton
 
 # OpenCV's video encoder does not report a full disk: it drops frames, then cannot write the
-# index an MP4 needs at its end, and the file does not play.  So a recording stops while this
-# much room is left to finish it properly (checked every DISK_CHECK_EVERY frames).
-MIN_FREE_BYTES = 64 * 1024 * 1024
+# index an MP4 needs at its end, and the file does not play.  So every DISK_CHECK_EVERY frames
+# a recording makes sure the frames up to the next check fit (twice their average size so far),
+# with the index and ROOM_TO_SPARE (the keypoints, the file system's own blocks) after them, and
+# ends there, playable, when they do not.  Before its first frame it asks room for a second of
+# video, a frame counted as FIRST_FRAME_SHARE of its raw size (mp4v keeps about 1/100).
 DISK_CHECK_EVERY = 15
+ROOM_TO_SPARE = 4 * 2**20
+INDEX_BYTES_PER_FRAME = 64  # an MP4's index: each frame's size, place, time (about 20 bytes)
+FIRST_FRAME_SHARE = 1 / 16
+# Outputs under these are the kernel's views, where no file can be made (checked before the
+# model loads); the descriptors of /proc/self/fd are streams, written as they are.
+_KERNEL_PLACES = (Path("/proc"), Path("/sys"))
+# A temporary's name: ``.NAME.tmp-PID-XXXXXXXX.EXT``, the writer's process id in it, so that a
+# later run can tell the litter of a killed one (its process gone) from a live writer's file.
+_TEMPORARY = re.compile(r"\..*\.tmp-(?P<pid>\d+)-(?P<tag>[0-9a-f]{8})(?P<suffix>(\.[^.]*)?)")
+NAME_MAX = 255  # bytes in a file name, on the file systems of Linux, macOS and Windows
+MIN_VIDEO_SIDE = 2  # pixels: the MP4 encoder opens nothing for a frame 1 pixel wide or high
 # Names of a file this process was handed open (the shell's ``> file`` or ``| program``):
 # written where they lead, never replaced by a rename.
 _DESCRIPTOR_NAME = re.compile(r"/dev/(stdout|stderr|fd/\d+)|/proc/(self|\d+)/fd/\d+")
@@ -96,6 +111,9 @@ def _check_output(path: Path, kind: OutputKind) -> None:
                               "file opened for us: its index is written last, by seeking "
                               "back; name a file ending in .mp4")
         return
+    if (place := _kernel_place(path)) is not None:
+        raise OutputError(f"{path}: is under {place}, the kernel's view of the system, where no "
+                          f"file can be made; name a file in a folder for the {kind.name}")
     target = _final_target(path)
     if target.is_dir():
         raise OutputError(f"{path}: is a folder; name a file for the {kind.name}")
@@ -111,10 +129,32 @@ def _check_output(path: Path, kind: OutputKind) -> None:
             endings = kind.extensions[0]
         raise OutputError(f"{path}: a file for the {kind.name} must end in {endings}")
     if not os.access(folder, os.W_OK | os.X_OK):
+        if _read_only_place(folder):
+            raise OutputError(f"{path}: cannot write in the folder {folder} "
+                              f"({os.strerror(errno.EROFS)}: it is mounted read-only)")
         raise OutputError(f"{path}: cannot write in the folder {folder} "
                           f"({os.strerror(errno.EACCES)})")
     if target.exists() and not os.access(target, os.W_OK):
         raise OutputError(f"{path}: the file is read-only, so it is left as it is")
+
+
+def _kernel_place(path: Path) -> Path | None:
+    """/proc or /sys, where ``path`` leads (through links too), or None: the kernel's files
+    are no place for results, and writing there fails only once the model has loaded."""
+    try:
+        real = Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return None
+    return next((place for place in _KERNEL_PLACES if real.is_relative_to(place)), None)
+
+
+def _read_only_place(folder: Path) -> bool:
+    """Whether ``folder`` is on a file system mounted read-only (a CD, a snapshot, a locked-down
+    container), where os.access says only "Permission denied" and chmod cannot help."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
 
 
 def _final_target(path: Path) -> Path:
@@ -162,9 +202,10 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 class AtomicFile:
-    """A file written under a temporary name beside its target (``.NAME.tmp-XXXX.EXT``: the
+    """A file written under a temporary name beside its target (``.NAME.tmp-PID-XXXX.EXT``: the
     ending kept, as video encoders choose their container by it), renamed over the target on
     :meth:`commit`, deleted on :meth:`discard`.  A terminal, pipe or device is written directly.
+    The temporaries a killed run left for the same target are deleted when one is reserved.
     """
 
     def __init__(self, target: str | Path) -> None:
@@ -177,9 +218,11 @@ class AtomicFile:
             self.path = self._reserve_temporary()
 
     def _reserve_temporary(self) -> Path:
-        folder, name = self._final.parent, self._final.name
+        folder = self._final.parent
+        remove_dead_temporaries(self._final)
         while True:
-            candidate = folder / f".{name}.tmp-{secrets.token_hex(4)}{self._final.suffix}"
+            candidate = folder / temporary_name(self._final.name, os.getpid(),
+                                                secrets.token_hex(4), _name_max(folder))
             try:
                 # 0o666 less the umask, as for any new file; O_EXCL: never someone else's.
                 os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
@@ -208,6 +251,59 @@ class AtomicFile:
         if not self._done:
             self._done = True
             self.path.unlink(missing_ok=True)
+
+
+def temporary_name(name: str, pid: int, tag: str, name_max: int = NAME_MAX) -> str:
+    """``.NAME.tmp-PID-TAG.EXT``, NAME shortened (never its ending, never a character cut in
+    two) so the whole fits in ``name_max`` bytes: a target of a legal name has a legal
+    temporary."""
+    suffix = Path(name).suffix
+    around = f".{{}}.tmp-{pid}-{tag}{suffix}"
+    room = name_max - len(around.format("").encode())
+    return around.format(name.encode()[:room].decode(errors="ignore"))
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name in bytes ``folder``'s file system takes (255 where it won't say)."""
+    try:
+        return min(os.pathconf(folder, "PC_NAME_MAX"), NAME_MAX)
+    except (OSError, ValueError, AttributeError):  # no pathconf on Windows
+        return NAME_MAX
+
+
+def remove_dead_temporaries(target: Path) -> list[Path]:
+    """Delete the temporaries beside ``target`` that were written for it by a process now
+    gone (killed before it could delete them); a live writer's, even another user's, stay.
+    The ones deleted."""
+    folder, removed = target.parent, []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = _TEMPORARY.fullmatch(name)
+        if match is None or _process_alive(pid := int(match["pid"])):
+            continue
+        if name != temporary_name(target.name, pid, match["tag"], _name_max(folder)):
+            continue  # another target's
+        with contextlib.suppress(OSError):  # gone already, or not ours to delete
+            (folder / name).unlink()
+            removed.append(folder / name)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (on this machine).  On Windows, where signal 0 would be a
+    Ctrl-C to it, every writer counts as alive."""
+    if sys.platform == "win32" or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: another user's process
+        return True
+    return True
 
 
 def _flush_to_disk(path: Path) -> None:
@@ -247,12 +343,13 @@ class JsonLinesWriter:
     """Appends one JSON object per line and flushes it, so a crash loses at most one frame.
 
     The lines go to a temporary file that replaces ``path`` on :meth:`close`; :meth:`discard`
-    leaves ``path`` as it was.
+    leaves ``path`` as it was.  After a failed write the file is cut back to its whole lines.
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.lines = 0
+        self._whole_bytes = 0  # the lines written whole (json.dumps writes ASCII only)
         self._write_failed = False
         self._file_on_disk = AtomicFile(self.path)
         try:
@@ -275,6 +372,7 @@ class JsonLinesWriter:
             self._file.write(line + "\n")
             self._file.flush()
             self.lines += 1
+            self._whole_bytes += len(line) + 1
         except OSError as error:
             self._write_failed = True
             raise OutputError(f"{self.path}: writing failed ({error.strerror})") from error
@@ -289,6 +387,9 @@ class JsonLinesWriter:
         except OSError as error:
             if not self._write_failed:
                 raise OutputError(f"{self.path}: closing failed ({error.strerror})") from error
+        if self._write_failed and not self._file_on_disk.direct:
+            with contextlib.suppress(OSError):  # a line cut off by a full disk is no JSON
+                os.truncate(self._file_on_disk.path, self._whole_bytes)
 
     def commit(self) -> None:
         self._file_on_disk.commit()
@@ -321,21 +422,24 @@ class VideoWriter:
         self._size: tuple[int, int] = (0, 0)  # (width, height), from the first frame
         self._file_on_disk: AtomicFile | None = None
         self.frames = 0
+        self._room_checked_at = -1  # the frame count at the last check that found room
         folder = _final_target(self.path).parent
         if not folder.is_dir():
             raise OutputError(f"{self.path}: the folder {folder} does not exist")
 
     def write(self, image: np.ndarray) -> None:
+        self.check_room(image)
         if self._writer is None:
             self._open(image.shape[1], image.shape[0])
         if (image.shape[1], image.shape[0]) != self._size:
             image = letterbox(image, self._size)
-        if self.frames % DISK_CHECK_EVERY == 0:
-            self._check_free_space()
         self._writer.write(image)
         self.frames += 1
 
     def _open(self, width: int, height: int) -> None:
+        if min(width, height) < MIN_VIDEO_SIDE:  # the encoder's refusal would blame the file
+            raise OutputError(f"{self.path}: the frames are {width}x{height} pixels, too small "
+                              f"for a video (at least {MIN_VIDEO_SIDE}x{MIN_VIDEO_SIDE})")
         self._size = (width, height)
         self._file_on_disk = AtomicFile(self.path)
         self._writer = cv2.VideoWriter(str(self._file_on_disk.path),
@@ -345,14 +449,37 @@ class VideoWriter:
             self._file_on_disk.discard()
             raise OutputError(f"{self.path}: cannot open a video file for writing")
 
-    def _check_free_space(self) -> None:
+    def check_room(self, image: np.ndarray) -> None:
+        """Every DISK_CHECK_EVERY frames, before ``image`` is written: an OutputError when the
+        frames up to the next check might not fit with the index after them, so the video
+        ends where it still plays; before the first, when not even a second of video fits."""
+        if self.frames % DISK_CHECK_EVERY or self._room_checked_at == self.frames:
+            return
         try:
             free = shutil.disk_usage(_final_target(self.path).parent).free
         except OSError:
             return  # no answer (some network drives): write on, as OpenCV would
-        if free < MIN_FREE_BYTES:
-            raise OutputError(f"{self.path}: the disk is almost full ({free // 2**20} MB "
-                              "left), so the video was ended here")
+        ahead = math.ceil(self.fps) if self.frames == 0 else DISK_CHECK_EVERY
+        needed = self._room_for(ahead, image)
+        if free < needed and self.frames == 0:
+            raise OutputError(f"{self.path}: the disk has {_megabytes(free)} free, not enough "
+                              f"for a second of this video (about {_megabytes(needed)})")
+        if free < needed:
+            raise OutputError(f"{self.path}: the disk is almost full ({_megabytes(free)} "
+                              f"left), so the video ends at frame {self.frames}")
+        self._room_checked_at = self.frames
+
+    def _room_for(self, ahead: int, image: np.ndarray) -> int:
+        """Bytes the next ``ahead`` frames, the index and the margin may take: the frames at
+        twice their average so far, or a share of their raw size before any is on disk."""
+        written = 0
+        if self._file_on_disk is not None:
+            with contextlib.suppress(OSError):
+                written = self._file_on_disk.path.stat().st_size
+        frame = written / self.frames if written and self.frames else (
+            image.nbytes * FIRST_FRAME_SHARE)
+        return int(2 * frame * ahead + INDEX_BYTES_PER_FRAME * (self.frames + ahead)
+                   + ROOM_TO_SPARE)
 
     def finish(self) -> None:
         """Finalise the MP4 (its index is written now: until then it does not play)."""
@@ -378,6 +505,10 @@ class VideoWriter:
         self.finish()
         if self._file_on_disk is not None:
             self._file_on_disk.discard()
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:.0f} MB"
 
 
 def keep_or_discard(writers: Sequence[JsonLinesWriter | VideoWriter], keep: bool) -> None:
@@ -429,7 +560,9 @@ class PoseRecorder:
     frame with its pose drawn on a copy, as an MP4.  ``infer`` and the app's Record both use it.
 
     Both files replace their targets only when :meth:`close` keeps them; until then, and when
-    the recording is not kept, whatever was there stays as it was.
+    the recording is not kept, whatever was there stays as it was.  When a file cannot be
+    written on (a disk filling up), the recording ends there and keeps the frames it has,
+    whole in both files: the same for ``infer`` and the app, and the error says so.
     """
 
     def __init__(self, keypoints_path: str | Path, video_path: str | Path | None = None,
@@ -441,6 +574,7 @@ class PoseRecorder:
             self.keypoints.discard()
             raise
         self.frames = 0  # frames recorded whole (every file has them)
+        self.kept: bool | None = None  # once closed: whether the files replaced their targets
 
     @staticmethod
     def check(keypoints_path: str | Path, video_path: str | Path | None = None,
@@ -453,17 +587,45 @@ class PoseRecorder:
         check_outputs(outputs, inputs)
 
     def record(self, frame: Frame, result: PoseResult, skeleton: Skeleton) -> None:
-        """One frame.  Keypoints first: a full disk shows there (the video encoder fails
-        silently), and then the video holds no frame that the keypoints lack."""
-        self.keypoints.write(pose_record(result, skeleton, frame.file))
-        if self.video is not None:
-            self.video.write(draw_pose(frame.image.copy(), result.keypoints, result.confidences,
-                                       skeleton))
+        """One frame.  The video's room is checked first, and the keypoints written before the
+        video: a full disk shows there (the video encoder fails silently), so a frame is in
+        both files or in neither.  An OutputError ends the recording (see :meth:`_ended_by`)."""
+        try:
+            image = None
+            if self.video is not None:
+                image = draw_pose(frame.image.copy(), result.keypoints, result.confidences,
+                                  skeleton)
+                self.video.check_room(image)
+            self.keypoints.write(pose_record(result, skeleton, frame.file))
+            if self.video is not None:
+                self.video.write(image)
+        except OutputError as error:
+            raise self._ended_by(error) from error
         self.frames += 1
 
     def record_skipped(self, skipped: SkippedFile) -> None:
         """A photo of a folder that could not be read: its line says where it was, and why."""
-        self.keypoints.write(skipped_record(skipped))
+        try:
+            self.keypoints.write(skipped_record(skipped))
+        except OutputError as error:
+            raise self._ended_by(error) from error
+
+    def _ended_by(self, error: OutputError) -> OutputError:
+        """A file that cannot be written on ends the recording, keeping the frames it has
+        (what was written is the user's result, and a rerun may not have the disk space);
+        the error, with what became of them."""
+        keep = self.frames > 0
+        try:
+            self.close(keep)
+        except OutputError as failure:
+            return OutputError(f"{error}; what was written could not be saved ({failure})")
+        if not keep:
+            return OutputError(f"{error}; nothing was written")
+        names = " and ".join(str(writer.path) for writer in (self.keypoints, self.video)
+                             if writer is not None)
+        return OutputError(f"{error}; the {self.frames} frame{'s' * (self.frames != 1)} "
+                           f"written so far {'are' if self.frames != 1 else 'is'} kept in "
+                           f"{names}")
 
     @property
     def lines(self) -> int:
@@ -472,11 +634,16 @@ class PoseRecorder:
 
     def close(self, keep: bool) -> None:
         """Finish both files (the video is finalised: until then it does not play); they
-        replace their targets (``keep``) or neither does.  A failure is an OutputError."""
+        replace their targets (``keep``) or neither does.  A failure is an OutputError.
+        Once closed (also by a failure: see :meth:`record`), closing again does nothing."""
+        if self.kept is not None:
+            return
+        self.kept = False
         writers: list[JsonLinesWriter | VideoWriter] = [self.keypoints]
         if self.video is not None:
             writers.insert(0, self.video)  # the one that must be finalised to play, first
         keep_or_discard(writers, keep)
+        self.kept = keep
 
 
 def write_snapshot(path: str | Path, image: np.ndarray, source: str | None = None) -> None:

@@ -311,17 +311,20 @@ class PoseWorker(QObject):
         if self._recorder is None:
             return None
         recorder, self._recorder = self._recorder, None
-        keep = recorder.lines > 0
         try:
-            recorder.close(keep)
+            recorder.close(recorder.lines > 0)  # closed already if a file failed: as it was
         except OutputError as error:
             self.recording_changed.emit(False, "The recording could not be saved")
             return str(error)
         assert recorder.video is not None
-        self.recording_changed.emit(
-            False, f"Saved {recorder.frames} frames to {recorder.video.path} and "
-                   f"{recorder.keypoints.path}" if keep
-            else "Recording stopped before its first frame: nothing was saved")
+        if recorder.kept:
+            status = (f"Saved {recorder.frames} frames to {recorder.video.path} and "
+                      f"{recorder.keypoints.path}")
+        elif recorder.frames:  # a failed file's recorder could not keep them
+            status = "The recording could not be saved"
+        else:
+            status = "Recording stopped before its first frame: nothing was saved"
+        self.recording_changed.emit(False, status)
         return None
 
     # -- the frame loop -----------------------------------------------------------------------
@@ -458,6 +461,6 @@ class PoseWorker(QObject):
             self._recording_failed(error)
 
     def _recording_failed(self, error: OutputError) -> None:
-        self._end_recording()  # closing fails too on a full disk: one message is enough
-        self.failed.emit(Failure.OUTPUT, f"{error}; the recording was stopped and what was "
-                                         "written so far is kept")
+        """The recorder has ended itself, keeping what it could, and its error says what."""
+        self._end_recording()
+        self.failed.emit(Failure.OUTPUT, f"{error}; the recording was stopped")
