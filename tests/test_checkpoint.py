@@ -85,6 +85,22 @@ def test_half_precision_round_trip_keeps_outputs_and_spec(network, images, saved
     assert stored["stem.conv.1.num_batches_tracked"].dtype == torch.int64
 
 
+def test_a_running_variance_beyond_half_precision_is_kept_in_single(tmp_path):
+    """A long run's BatchNorm variance passed 65504 (half precision's largest number) and was
+    saved as infinity, which the loader rightly refuses: such a tensor is kept in float32."""
+    big = "stacks.0.features.1.running_var"
+    network = random_network(CONFIG)
+    with torch.no_grad():
+        network.state_dict()[big].fill_(68840.4)
+    path = tmp_path / "long-run.safetensors"
+    save_checkpoint(path, network, SPEC)
+    stored = load_file(str(path))
+    assert stored[big].dtype == torch.float32
+    assert stored["stem.conv.1.weight"].dtype == torch.float16
+    restored = load_checkpoint(path).network.state_dict()[big]
+    assert torch.equal(restored, network.state_dict()[big])
+
+
 def test_full_precision_round_trip_is_exact(network, tmp_path):
     path = tmp_path / "nested" / "dir" / "full.safetensors"  # parent folders are made
     save_checkpoint(path, network, SPEC, half=False)
