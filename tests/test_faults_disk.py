@@ -25,14 +25,20 @@ from app.engine.output import JsonLinesWriter, OutputError, VideoWriter
 pytest_plugins = ["window_fixtures"]  # the window and failures fixtures
 
 
+def first_recording_failure(qtbot, window, failures, clip, take) -> tuple[str, str]:
+    """Plays ``clip``, records to ``take`` and waits for the first failure (kind, message)."""
+    window.open_path(str(clip))
+    next_reports(qtbot, window)
+    window.start_recording(str(take))
+    qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
+    return failures[0]
+
+
 def test_fault_disk_full_while_recording_stops_it_with_a_message(
         qtbot, window, failures, lspet_clip, tmp_path):
     (tmp_path / "take.jsonl").symlink_to("/dev/full")  # every write: No space left on device
-    window.open_path(str(lspet_clip))
-    next_reports(qtbot, window)
-    window.start_recording(str(tmp_path / "take"))
-    qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
-    kind, message = failures[0]
+    kind, message = first_recording_failure(qtbot, window, failures, lspet_clip,
+                                            tmp_path / "take")
     assert kind == "output" and "No space left on device" in message
     assert "the recording was stopped" in message
     qtbot.waitUntil(lambda: not window.recording, timeout=WAIT_MS)
@@ -193,11 +199,7 @@ def test_fault_disk_filling_up_while_recording_in_the_app_keeps_both_files(
     takes = tmp_path / "takes"  # the window's settings are in tmp_path
     takes.mkdir()
     disk_filling_after(monkeypatch, takes, checks=3, then=2**20)
-    window.open_path(str(lspet_clip))
-    next_reports(qtbot, window)
-    window.start_recording(str(takes / "take"))
-    qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
-    kind, message = failures[0]
+    kind, message = first_recording_failure(qtbot, window, failures, lspet_clip, takes / "take")
     assert kind == "output" and "the disk is almost full (1 MB left)" in message
     assert (f"the 3 frames written so far are kept in {takes / 'take.jsonl'} and "
             f"{takes / 'take.mp4'}; the recording was stopped") in message
