@@ -43,11 +43,12 @@ from app.pose.heatmaps import merge_flipped
 # Bump when the graph built here changes: conversions cached under the old scheme are stale.
 CONVERSION_SCHEME = 1
 STATIC_BATCHES = (1, 2)
-# One crop (a followed frame) runs on one thread: it gains nothing from two (the two threads
-# wait on each other as often as they share the work: 147 frames/s end to end at 4 stacks on
-# one thread, 142 on two, on a 2-core Xeon), and the other core is left to the reader, the
-# window and the user's other programs.  Batches (the flip test, a search) use OpenVINO's own
-# choice: a search's windows take a third longer on one thread.
+# One crop (a followed frame) in bf16 runs on one thread: the network is then so quick that
+# two threads wait on each other as often as they share the work (147 frames/s end to end at 4
+# stacks on one thread, 142 on two, on a 2-core Xeon with AMX), and the other core is left to
+# the reader, the window and the user's other programs.  In fp32 (a CPU without native bf16)
+# the network is four times the work and two threads pay (67 against 46 frames/s at 4 stacks),
+# as they do for batches (the flip test, a search): those use OpenVINO's own choice.
 SINGLE_CROP_THREADS = 1
 # Converted models kept in the cache (each with its compiled blobs), the least recently used
 # removed beyond this: another checkpoint, or an OpenVINO upgrade, leaves one behind.
@@ -274,7 +275,7 @@ class OpenVinoPredictor:
             size = self.spec.input_size
             model.reshape({model.input(0): [batch, size, size, 3]})
         config = dict(self._config)
-        if batch == 1:
+        if batch == 1 and self.precision == "bf16":
             config["INFERENCE_NUM_THREADS"] = SINGLE_CROP_THREADS
         try:
             return self._core.compile_model(model, "CPU", config)
