@@ -211,11 +211,12 @@ def predictor_for(loaded: LoadedModel, args: argparse.Namespace) -> Predictor:
 
 def run_infer(args: argparse.Namespace) -> int:
     from app.engine.output import PoseRecorder, is_standard_output
+    from app.engine.sources import check_media, is_camera_index
 
     if args.max_frames is not None and args.max_frames < 1:
         raise UsageError("--max-frames must be 1 or more")
     check_media(args.input)
-    media = [] if args.input.isascii() and args.input.isdigit() else [args.input]  # a camera
+    media = [] if is_camera_index(args.input) else [args.input]
     PoseRecorder.check(args.json, args.out, inputs=media)  # before a thing is loaded or opened
 
     from app.engine.pipeline import PipelineOptions, PosePipeline
@@ -243,16 +244,6 @@ def run_infer(args: argparse.Namespace) -> int:
         print(f"hourglass-pose: {how} before the first frame: nothing was written",
               file=sys.stderr)
     return 128 + stop.received  # the shell's code for "ended by this signal": 130, 143
-
-
-def check_media(source: str) -> None:
-    """Before the model loads (seconds): a SourceError unless the media named is something to
-    read (a camera index and the app's drawn frames are opened as they are): nothing there, or
-    a pipe that would be waited on forever, is said at once."""
-    from app.engine.sources import SYNTHETIC_SOURCE, media_path
-
-    if not (source.isascii() and source.isdigit()) and source != SYNTHETIC_SOURCE:
-        media_path(source)
 
 
 def infer_frames(args: argparse.Namespace, pipeline: PosePipeline, options: PipelineOptions,
@@ -399,6 +390,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
     from app.engine.benchmark import format_report, plot_report, run_bench, soak
     from app.engine.pipeline import PosePipeline
+    from app.engine.sources import check_media
     from app.model.checkpoint import load_model
 
     if args.input is not None:

@@ -451,9 +451,7 @@ def open_source(
     """
     if source == SYNTHETIC_SOURCE:
         return SyntheticSource()
-    if isinstance(source, int):
-        return CameraSource(source, camera_size)
-    if isinstance(source, str) and source.isascii() and source.isdigit():
+    if is_camera_index(source):
         return CameraSource(int(source), camera_size)
     path = media_path(source)
     if path.is_dir():
@@ -461,6 +459,20 @@ def open_source(
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         return ImageSource(path, loop)
     return VideoSource(path, loop)
+
+
+def is_camera_index(source: str | int | Path) -> bool:
+    """A camera named by its number: 0, or "0" as the command line gives it."""
+    return isinstance(source, int) or (
+        isinstance(source, str) and source.isascii() and source.isdigit())
+
+
+def check_media(source: str) -> None:
+    """Before the model loads (seconds): a SourceError unless the media named is something to
+    read (a camera index and the app's drawn frames are opened as they are): nothing there, or
+    a pipe that would be waited on forever, is said at once."""
+    if source != SYNTHETIC_SOURCE and not is_camera_index(source):
+        media_path(source)
 
 
 def media_path(source: str | Path) -> Path:
