@@ -160,25 +160,37 @@ def live_frames(pipeline: PosePipeline, media: str, options: PipelineOptions, co
                           "draw": 1000 * (drawn - processed)}
 
 
+@dataclass(frozen=True)
+class LiveRun:
+    """Frames through the live loop: each one's milliseconds, end to end, and the median of
+    each stage."""
+
+    frame_ms: list[float]
+    stages_ms: dict[str, float]
+
+    @property
+    def fps(self) -> float:
+        return 1000 / float(np.mean(self.frame_ms))
+
+
 def end_to_end(pipeline: PosePipeline, media: str, stacks: int, frames: int,
-               warmup: int = 10, flip: bool = False) -> tuple[float, dict[str, float]]:
-    """Frames per second through the real pipeline (:func:`live_frames`), and the median
-    milliseconds of each stage.  The person is found during the warm-up, so on a single
-    scene this is the rate of following them."""
+               warmup: int = 10, flip: bool = False) -> LiveRun:
+    """``frames`` frames through the real pipeline (:func:`live_frames`), each timed from the
+    end of the one before.  The person is found during the warm-up, so on a single scene this
+    is the rate of following them."""
     pipeline.reset()
-    started = time.perf_counter()
-    elapsed = 0.0
+    frame_ms: list[float] = []
     stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    last = time.perf_counter()
     options = PipelineOptions(stacks=stacks, flip=flip)
     for index, stage_ms in live_frames(pipeline, media, options, warmup + frames):
-        if index == warmup - 1:
-            started = time.perf_counter()
-        elif index >= warmup:
+        now = time.perf_counter()
+        if index >= warmup:
+            frame_ms.append(1000 * (now - last))
             for stage in STAGES:
                 stages[stage].append(stage_ms[stage])
-            if index == warmup + frames - 1:
-                elapsed = time.perf_counter() - started
-    return frames / elapsed, {stage: float(np.median(ms)) for stage, ms in stages.items()}
+        last = now
+    return LiveRun(frame_ms, {stage: float(np.median(ms)) for stage, ms in stages.items()})
 
 
 def variant_predictors(loaded: LoadedModel, device: torch.device) -> dict[str, Predictor]:
@@ -262,14 +274,15 @@ def runtime_rows(predictor: Predictor, media: str, first: Frame, frames: int, ru
         progress(f"{predictor.runtime}, stacks {stacks}: model alone, the whole pipeline, "
                  "finding the person")
         latency = model_latency(predictor, stacks, runs)
-        fps, stages = end_to_end(pipeline, media, stacks, frames)
+        following = end_to_end(pipeline, media, stacks, frames)
         find = acquisition_latency(pipeline, first.image, stacks, search_runs)
         find_nobody = acquisition_latency(pipeline, nobody, stacks, search_runs)
-        measured.rows.append(StackRow(stacks, latency.median_ms, latency.p90_ms, fps,
-                                      1000 / fps - latency.median_ms, predictor.precision,
-                                      find.median_ms, find_nobody.median_ms, stages))
+        measured.rows.append(StackRow(stacks, latency.median_ms, latency.p90_ms,
+                                      following.fps, 1000 / following.fps - latency.median_ms,
+                                      predictor.precision, find.median_ms,
+                                      find_nobody.median_ms, following.stages_ms))
     measured.flip_fps = end_to_end(pipeline, media, predictor.spec.config.stacks, frames,
-                                   flip=True)[0]
+                                   flip=True).fps
     return measured
 
 

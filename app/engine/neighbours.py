@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.engine.benchmark import live_frames, other_cpu_runtime
-from app.engine.pipeline import PipelineOptions, PosePipeline
+from app.engine.benchmark import end_to_end, other_cpu_runtime
+from app.engine.pipeline import PosePipeline
 from app.engine.sources import SYNTHETIC_SOURCE
 from app.model.checkpoint import LoadedModel
 from app.model.predictors import Predictor, describe_runtime
@@ -62,29 +62,15 @@ class LoadRow:
         return self.loaded_max_ms / self.idle_median_ms
 
 
-def frame_times(pipeline: PosePipeline, media: str, stacks: int, frames: int,
-                warmup: int = 10) -> list[float]:
-    """Milliseconds from one followed frame's end to the next's, through the live loop."""
-    pipeline.reset()
-    times, last = [], time.perf_counter()
-    for index, _ in live_frames(pipeline, media, PipelineOptions(stacks=stacks),
-                                warmup + frames):
-        now = time.perf_counter()
-        if index >= warmup:
-            times.append(1000 * (now - last))
-        last = now
-    return times
-
-
 def load_rows(predictor: Predictor, media: str, frames: int, load: int) -> list[LoadRow]:
     """Every stack count idle, then beside ``load`` busy neighbours."""
     pipeline = PosePipeline(predictor)
     stack_counts = range(1, predictor.spec.config.stacks + 1)
-    idle = {k: frame_times(pipeline, media, k, frames) for k in stack_counts}
+    idle = {k: end_to_end(pipeline, media, k, frames) for k in stack_counts}
     with busy_neighbours(load):
-        loaded = {k: frame_times(pipeline, media, k, frames) for k in stack_counts}
-    return [LoadRow(k, 1000 / float(np.mean(idle[k])), 1000 / float(np.mean(loaded[k])),
-                    float(np.median(idle[k])), float(max(loaded[k]))) for k in stack_counts]
+        loaded = {k: end_to_end(pipeline, media, k, frames) for k in stack_counts}
+    return [LoadRow(k, idle[k].fps, loaded[k].fps, float(np.median(idle[k].frame_ms)),
+                    max(loaded[k].frame_ms)) for k in stack_counts]
 
 
 def format_load(name: str, load: int, rows: list[LoadRow]) -> str:
