@@ -27,6 +27,7 @@ import re
 import shutil
 import warnings
 from collections import Counter
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -253,7 +254,13 @@ class OpenVinoPredictor:
         if folder is not None:
             self._config["CACHE_DIR"] = str(folder / "compiled")
         self._requests: dict[tuple[int, int | None], Any] = {}
-        self.isa = conv_isa(self._request(spec.config.stacks, 1).get_compiled_model())
+        self._request(spec.config.stacks, 1)
+
+    @cached_property
+    def isa(self) -> str:
+        """The instruction set its convolutions run on: asked by `info` and the bench only,
+        so not read at every start (a walk over the compiled graph)."""
+        return conv_isa(self._request(self.spec.config.stacks, 1).get_compiled_model())
 
     def _request(self, stacks: int, batch: int) -> Any:
         key = (stacks, batch if batch in STATIC_BATCHES else None)

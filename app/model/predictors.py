@@ -160,7 +160,7 @@ def fastest_cpu_precision(loaded: LoadedModel, runs: int = 5) -> str:
 
 
 def describe_runtime(predictor: Predictor) -> str:
-    """Where and how the network runs, in words for ``info``, the bench and the model card."""
+    """Where and how the network runs, in words for ``info`` and the bench."""
     if predictor.device.type == "cuda":
         return f"CUDA ({torch.cuda.get_device_name(predictor.device)}) through PyTorch, " \
                f"{predictor.precision}"
