@@ -29,14 +29,15 @@ import numpy as np
 
 from app.engine.sources import Frame
 from app.model.predictors import Predictor
-from app.pose.affine import CropBox, box_from_keypoints, frame_box, warp_crop
+from app.pose.affine import (
+    PERSON_BOX_MARGIN,
+    CropBox,
+    box_from_keypoints,
+    frame_box,
+    warp_crop,
+)
 from app.pose.smoothing import OneEuroFilter
 
-# The box around a pose, for tracking and for refining a search: the training crop's margin
-# (1.3x the joints' extent).  Roomier boxes (1.5x) cost 3.5 points of PCK@0.2 on held-out
-# LSPet photos held still (60.4 against 56.9 after four frames, 150 photos), the person
-# being smaller in the crop than the network learnt them.
-TRACKING_MARGIN = 1.3
 # A person is found when half the joints score 0.3 or more: fewer is more often a wall or a
 # cut to another scene than a person half out of view.  Once found, they are followed while
 # 40% of the joints score 0.2 (a lower bar, as MediaPipe's tracking threshold is below its
@@ -92,7 +93,6 @@ LAYOUT_SIZE = (16, 12)
 # shorter side, and also a quarter of their side above and below (a click on a head or on
 # the hips); by a dragged box: the box, this much larger (the training crop's margin).
 CHOICE_WINDOW_SIDES = (0.9, 0.6, 0.35)
-CHOICE_BOX_MARGIN = 1.3
 # A person lost from their box is looked for where they were first: windows at these
 # multiples of the box, around its centre (a chosen person is looked for only there, and in
 # the box itself).  Most losses are found again there, at a quarter of a whole search's cost.
@@ -169,7 +169,7 @@ def choice_windows(choice: PersonChoice, width: int, height: int) -> list[CropBo
     """Where to look for the person the user pointed at or drew a box around."""
     if not choice.is_point:
         return [CropBox(choice.x + (choice.width - 1) / 2, choice.y + (choice.height - 1) / 2,
-                        CHOICE_BOX_MARGIN * max(choice.width, choice.height))]
+                        PERSON_BOX_MARGIN * max(choice.width, choice.height))]
     sides = [fraction * min(width, height) for fraction in CHOICE_WINDOW_SIDES]
     return [CropBox(choice.x, choice.y + shift * side, side)
             for side in sides for shift in (0.0, 0.25, -0.25)]
@@ -212,7 +212,7 @@ def next_box(keypoints: np.ndarray, confidences: np.ndarray, box: CropBox,
         return None
     if confident_joints(confidences) <= joints_before - JOINTS_LOST_TO_WIDEN:
         return replace(box, side=box.side * WIDEN)
-    tracked = box_from_keypoints(keypoints, confidences >= BOX_MIN_CONFIDENCE, TRACKING_MARGIN)
+    tracked = box_from_keypoints(keypoints, confidences >= BOX_MIN_CONFIDENCE, PERSON_BOX_MARGIN)
     if tracked is None:
         return None
     side = max(tracked.side, box.side * TRACKING_MAX_ZOOM_IN,

@@ -14,6 +14,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+# The person box: the joints' extent times this.  The network is trained on such crops, the
+# tracker follows and a dragged choice is searched with the same margin, and the model card
+# states it; roomier boxes (1.5x) cost 3.5 points of PCK@0.2 on held-out LSPet photos held
+# still (60.4 against 56.9 after four frames, 150 photos), the person being smaller in the
+# crop than the network learnt them.
+PERSON_BOX_MARGIN = 1.3
 
 @dataclass(frozen=True)
 class CropBox:
@@ -71,7 +77,7 @@ def frame_box(width: int, height: int) -> CropBox:
 
 
 def box_from_keypoints(
-    points: np.ndarray, valid: np.ndarray, margin: float = 1.3, min_side: float = 1.0
+    points: np.ndarray, valid: np.ndarray, margin: float = PERSON_BOX_MARGIN, min_side: float = 1.0
 ) -> CropBox | None:
     """Square box around the valid points, ``margin`` times their extent; None if none is valid."""
     chosen = np.asarray(points, dtype=np.float64)[np.asarray(valid, dtype=bool)]

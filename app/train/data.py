@@ -21,13 +21,17 @@ import cv2
 import numpy as np
 
 from app.engine.sources import IMAGE_EXTENSIONS, read_image
-from app.pose.affine import CropBox, box_from_keypoints, crop_matrix, invert_affine, warp_crop
+from app.pose.affine import (
+    PERSON_BOX_MARGIN,
+    CropBox,
+    box_from_keypoints,
+    crop_matrix,
+    invert_affine,
+    warp_crop,
+)
 from app.pose.codec import HeatmapCodec
 from app.pose.skeleton import LSP14
 from app.train.camera_effects import webcam_effects
-
-# The crop the network is trained on (and the tracker uses): 1.3 x the joints' extent.
-BOX_MARGIN = 1.3
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,7 @@ def split_validation(
 
 def ground_truth_box(annotation: Annotation) -> CropBox | None:
     """The evaluation and training crop: the labelled joints' box with the standard margin."""
-    return box_from_keypoints(annotation.joints, annotation.visible, BOX_MARGIN)
+    return box_from_keypoints(annotation.joints, annotation.visible, PERSON_BOX_MARGIN)
 
 
 @dataclass(frozen=True)
@@ -208,7 +212,7 @@ def sample_crop(
         in_part[list(part)] = True
         if (visible & in_part).sum() >= 3:
             visible &= in_part
-    box = box_from_keypoints(annotation.joints, visible, BOX_MARGIN, min_side=16.0)
+    box = box_from_keypoints(annotation.joints, visible, PERSON_BOX_MARGIN, min_side=16.0)
     assert box is not None  # callers pass annotations with labelled joints
     side = box.side * rng.uniform(*augmentation.scale)
     cx, cy = box.cx, box.cy

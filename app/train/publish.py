@@ -26,6 +26,7 @@ from app.model.checkpoint import LoadedModel, load_checkpoint
 from app.model.complexity import flops_per_stack_count, parameter_count
 from app.model.predictors import create_predictor
 from app.model.runner import cpu_name
+from app.pose.affine import PERSON_BOX_MARGIN
 from app.train.data import Augmentation, split_dataset
 from app.train.evaluate import (
     Evaluation,
@@ -282,9 +283,10 @@ measured by `hourglass-pose publish` on {time.strftime('%Y-%m-%d')}, unless it s
 - {config.stacks} stacks x {config.channels} channels, hourglass depth {config.depth},
   pre-activation bottleneck residuals, intermediate supervision after every stack
   (each stack's heatmaps are a full prediction: the app's stacks control runs the first k).
-- Input {spec.input_size} x {spec.input_size} px (the person box, 1.3x the joints' extent),
-  heatmaps {spec.heatmap_size} x {spec.heatmap_size}; {parameter_count(loaded.network) / 1e6:.2f} M
-  parameters; stored in half precision ({path.stat().st_size / 1e6:.1f} MB).
+- Input {spec.input_size} x {spec.input_size} px (the person box, {PERSON_BOX_MARGIN}x the joints'
+  extent), heatmaps {spec.heatmap_size} x {spec.heatmap_size};
+  {parameter_count(loaded.network) / 1e6:.2f} M parameters; stored in half precision
+  ({path.stat().st_size / 1e6:.1f} MB).
 - {spec.skeleton.num_joints} joints: {", ".join(spec.skeleton.joint_names)}.
 
 ## Data
