@@ -20,7 +20,8 @@ from windows import WAIT_MS, next_reports
 
 from app.cli import main
 from app.engine import output
-from app.engine.output import JsonLinesWriter, OutputError, VideoWriter
+from app.engine.output import JsonLinesWriter, VideoWriter
+from app.engine.output_paths import OutputError
 
 pytest_plugins = ["window_fixtures"]  # the window and failures fixtures
 

@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 from measures import video_frames
 
+from app.atomic_write import temporary_name
 from app.cli import main
-from app.engine import output
-from app.engine.output import KEYPOINTS, OutputError, check_outputs, temporary_name
+from app.engine import output_paths
+from app.engine.output_paths import KEYPOINTS, OutputError, check_outputs
 
 
 def infer(*args: str, checkpoint: Path) -> int:
@@ -92,9 +93,9 @@ def test_fault_a_read_only_file_system_is_said(tmp_path, monkeypatch):
         f_flag = os.ST_RDONLY
 
     real_access, real_statvfs = os.access, os.statvfs
-    monkeypatch.setattr(output.os, "access",
+    monkeypatch.setattr(output_paths.os, "access",
                         lambda path, mode: Path(path) != tmp_path and real_access(path, mode))
-    monkeypatch.setattr(output.os, "statvfs",
+    monkeypatch.setattr(output_paths.os, "statvfs",
                         lambda path: ReadOnly() if Path(path) == tmp_path else real_statvfs(path))
     with pytest.raises(OutputError) as raised:
         check_outputs([(tmp_path / "o.jsonl", KEYPOINTS)])

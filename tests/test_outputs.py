@@ -17,19 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from measures import video_frames
 
+from app.atomic_write import AtomicFile
 from app.cli import main
-from app.engine.output import (
-    KEYPOINTS,
-    SNAPSHOT,
-    VIDEO,
-    AtomicFile,
-    JsonLinesWriter,
-    OutputError,
-    VideoWriter,
-    check_outputs,
-    keep_or_discard,
-    write_image,
-)
+from app.engine.output import JsonLinesWriter, VideoWriter, keep_or_discard, write_image
+from app.engine.output_paths import KEYPOINTS, SNAPSHOT, VIDEO, OutputError, check_outputs
 
 
 def snapshot_of(folder: Path) -> dict[str, bytes]:

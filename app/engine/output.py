@@ -6,37 +6,43 @@ Snapshot through :func:`write_snapshot`.  The JSON-lines format is one object pe
 the frame index, its time, the crop box and every joint by name, in true (unmirrored) frame
 pixels.
 
-Every output is checked before anything is opened for writing (:func:`check_outputs`), then
-written under a temporary name in its own folder and renamed over the target only when the
-run keeps it (:class:`AtomicFile`).  A run that fails, or is stopped before its first frame,
-leaves whatever was at the target as it was; a recording whose own files cannot be written on
-(a disk filling up) keeps the frames it wrote, whole and playable (:class:`PoseRecorder`).
+Every output is checked before anything is opened for writing
+(:func:`app.engine.output_paths.check_outputs`), then written under a temporary name in its own
+folder and renamed over the target only when the run keeps it (:mod:`app.atomic_write`).  A run
+that fails, or is stopped before its first frame, leaves whatever was at the target as it was;
+a recording whose own files cannot be written on (a disk filling up) keeps the frames it wrote,
+whole and playable (:class:`PoseRecorder`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import math
 import os
-import re
-import secrets
 import shutil
-import stat
-import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import cv2
 import numpy as np
 
+from app.atomic_write import AtomicFile, final_target, write_atomically
 from app.engine.clips import letterbox
 from app.engine.drawing import draw_pose
+from app.engine.output_paths import (
+    KEYPOINTS,
+    SNAPSHOT,
+    VIDEO,
+    OutputError,
+    check_outputs,
+    is_standard_output,  # noqa: F401  cli.py's import, until it reads output_paths
+    replace_target,
+    reserve_temporary,
+)
 from app.engine.pipeline import PoseResult
-from app.engine.sources import FALLBACK_FPS, IMAGE_EXTENSIONS, Frame, SkippedFile
+from app.engine.sources import FALLBACK_FPS, Frame, SkippedFile
 from app.pose.skeleton import Skeleton
 
 # OpenCV's video encoder does not report a full disk: it drops frames, then cannot write the
@@ -49,270 +55,7 @@ DISK_CHECK_EVERY = 15
 ROOM_TO_SPARE = 4 * 2**20
 INDEX_BYTES_PER_FRAME = 64  # an MP4's index: each frame's size, place, time (about 20 bytes)
 FIRST_FRAME_SHARE = 1 / 16
-# Outputs under these are the kernel's views, where no file can be made (checked before the
-# model loads); the descriptors of /proc/self/fd are streams, written as they are.
-_KERNEL_PLACES = (Path("/proc"), Path("/sys"))
-# A temporary's name: ``.NAME.tmp-PID-XXXXXXXX.EXT``, the writer's process id in it, so that a
-# later run can tell the litter of a killed one (its process gone) from a live writer's file.
-_TEMPORARY = re.compile(r"\..*\.tmp-(?P<pid>\d+)-(?P<tag>[0-9a-f]{8})(?P<suffix>(\.[^.]*)?)")
-NAME_MAX = 255  # bytes in a file name, on the file systems of Linux, macOS and Windows
 MIN_VIDEO_SIDE = 2  # pixels: the MP4 encoder opens nothing for a frame 1 pixel wide or high
-# Names of a file this process was handed open (the shell's ``> file`` or ``| program``):
-# written where they lead, never replaced by a rename.
-_DESCRIPTOR_NAME = re.compile(r"/dev/(stdout|stderr|fd/\d+)|/proc/(self|\d+)/fd/\d+")
-
-
-class OutputError(Exception):
-    """An output file that cannot be written; the message names it."""
-
-
-@dataclass(frozen=True)
-class OutputKind:
-    """What an output holds, and the file name endings it may have."""
-
-    name: str
-    extensions: tuple[str, ...]
-
-
-KEYPOINTS = OutputKind("keypoints (JSON lines)", (".jsonl", ".json", ".ndjson"))
-VIDEO = OutputKind("annotated video (MP4)", (".mp4",))
-SNAPSHOT = OutputKind("snapshot (an image)", tuple(sorted(IMAGE_EXTENSIONS)))
-
-
-def check_outputs(outputs: Sequence[tuple[str | Path, OutputKind]],
-                  inputs: Iterable[str | Path] = ()) -> list[Path]:
-    """The outputs as paths, once each is known to be writable without harm: its folder
-    exists, its name ends as its kind's files do, it is no folder, and it is neither an input
-    nor another output (by resolved path, and by inode for hard links).
-
-    Terminals, pipes and devices (``/dev/stdout``, ``/dev/null``) are written as they are.
-    Raises OutputError naming the first output that fails.
-    """
-    inputs = [Path(p).expanduser() for p in inputs]
-    checked: list[Path] = []
-    for given, kind in outputs:
-        path = Path(given).expanduser()
-        _check_output(path, kind)
-        for other in inputs:
-            if _same_file(path, other):
-                raise OutputError(f"{path}: this is the input; writing the {kind.name} there "
-                                  "would destroy it (choose another name)")
-        for other in checked:
-            if _same_file(path, other):
-                raise OutputError(f"{path}: named for two outputs; give each its own file")
-        checked.append(path)
-    return checked
-
-
-def _check_output(path: Path, kind: OutputKind) -> None:
-    if _written_as_is(path):
-        if kind is VIDEO:  # the encoder writes to a file of that name, and seeks in it
-            raise OutputError(f"{path}: an MP4 cannot go to a pipe, terminal, device or a "
-                              "file opened for us: its index is written last, by seeking "
-                              "back; name a file ending in .mp4")
-        return
-    if (place := _kernel_place(path)) is not None:
-        raise OutputError(f"{path}: is under {place}, the kernel's view of the system, where no "
-                          f"file can be made; name a file in a folder for the {kind.name}")
-    target = _final_target(path)
-    if target.is_dir():
-        raise OutputError(f"{path}: is a folder; name a file for the {kind.name}")
-    folder = target.parent
-    if not folder.exists():
-        raise OutputError(f"{path}: the folder {folder} does not exist")
-    if not folder.is_dir():
-        raise OutputError(f"{path}: cannot write here ({os.strerror(errno.ENOTDIR)}: "
-                          f"{folder} is a file)")
-    if target.suffix.lower() not in kind.extensions:
-        endings = ", ".join(kind.extensions[:-1]) + " or " + kind.extensions[-1]
-        if len(kind.extensions) == 1:
-            endings = kind.extensions[0]
-        raise OutputError(f"{path}: a file for the {kind.name} must end in {endings}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        if _read_only_place(folder):
-            raise OutputError(f"{path}: cannot write in the folder {folder} "
-                              f"({os.strerror(errno.EROFS)}: it is mounted read-only)")
-        raise OutputError(f"{path}: cannot write in the folder {folder} "
-                          f"({os.strerror(errno.EACCES)})")
-    if target.exists() and not os.access(target, os.W_OK):
-        raise OutputError(f"{path}: the file is read-only, so it is left as it is")
-
-
-def _kernel_place(path: Path) -> Path | None:
-    """/proc or /sys, where ``path`` leads (through links too), or None: the kernel's files
-    are no place for results, and writing there fails only once the model has loaded."""
-    try:
-        real = Path(os.path.realpath(path))
-    except (OSError, ValueError):
-        return None
-    return next((place for place in _KERNEL_PLACES if real.is_relative_to(place)), None)
-
-
-def _read_only_place(folder: Path) -> bool:
-    """Whether ``folder`` is on a file system mounted read-only (a CD, a snapshot, a locked-down
-    container), where os.access says only "Permission denied" and chmod cannot help."""
-    try:
-        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
-    except (OSError, AttributeError):  # no statvfs on Windows
-        return False
-
-
-def _final_target(path: Path) -> Path:
-    """Where the bytes go: through a symbolic link to its target, so the link is kept.  Not
-    for what is written as it is: ``/dev/stdout`` resolves to ``/proc/PID/fd/pipe:[N]``, a
-    name nothing can open."""
-    try:
-        return path.resolve() if path.is_symlink() and not _written_as_is(path) else path
-    except (OSError, RuntimeError):  # a loop of links
-        return path
-
-
-def _written_as_is(path: Path) -> bool:
-    """Written directly, not through a temporary renamed over it: a terminal, pipe, socket or
-    device (``/dev/null``, also behind a link), or a file this process was handed open
-    (``/dev/stdout`` into a file), which only the caller may replace."""
-    return _is_special(path) or bool(_DESCRIPTOR_NAME.fullmatch(os.path.abspath(path)))
-
-
-def is_standard_output(path: str | Path) -> bool:
-    """Whether ``path`` leads where this process's standard output goes: the run's messages
-    then go to stderr, so that the stream holds JSON lines only."""
-    try:
-        return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
-    except (OSError, ValueError, AttributeError):  # no stdout, or one without a descriptor
-        return False
-
-
-def _is_special(path: Path) -> bool:
-    """A terminal, pipe, socket or device: nothing to keep, and nothing to rename over."""
-    try:
-        mode = path.stat().st_mode
-    except (OSError, ValueError):
-        return False
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.resolve() == b.resolve():
-            return True
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except (OSError, RuntimeError, ValueError):
-        return False
-
-
-class AtomicFile:
-    """A file written under a temporary name beside its target (``.NAME.tmp-PID-XXXX.EXT``: the
-    ending kept, as video encoders choose their container by it), renamed over the target on
-    :meth:`commit`, deleted on :meth:`discard`.  A terminal, pipe or device is written directly.
-    The temporaries a killed run left for the same target are deleted when one is reserved.
-    """
-
-    def __init__(self, target: str | Path) -> None:
-        self.target = Path(target)
-        self._final = _final_target(self.target)
-        self.direct = _written_as_is(self.target)
-        self.path = self._final  # where the writing goes
-        self._done = self.direct
-        if not self.direct:
-            self.path = self._reserve_temporary()
-
-    def _reserve_temporary(self) -> Path:
-        folder = self._final.parent
-        remove_dead_temporaries(self._final)
-        while True:
-            candidate = folder / temporary_name(self._final.name, os.getpid(),
-                                                secrets.token_hex(4), _name_max(folder))
-            try:
-                # 0o666 less the umask, as for any new file; O_EXCL: never someone else's.
-                os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-                return candidate
-            except FileExistsError:
-                continue
-            except OSError as error:
-                raise OutputError(f"{self.target}: cannot write here ({error.strerror})") from error
-
-    def commit(self) -> None:
-        """The written file becomes the target (with the permissions the target had)."""
-        if self._done:
-            return
-        self._done = True
-        try:
-            _flush_to_disk(self.path)
-            if self._final.exists():
-                os.chmod(self.path, stat.S_IMODE(self._final.stat().st_mode))
-            os.replace(self.path, self._final)
-        except OSError as error:
-            self.path.unlink(missing_ok=True)
-            raise OutputError(f"{self.target}: could not be saved ({error.strerror})") from error
-
-    def discard(self) -> None:
-        """Forget what was written: the target stays as it was."""
-        if not self._done:
-            self._done = True
-            self.path.unlink(missing_ok=True)
-
-
-def temporary_name(name: str, pid: int, tag: str, name_max: int = NAME_MAX) -> str:
-    """``.NAME.tmp-PID-TAG.EXT``, NAME shortened (never its ending, never a character cut in
-    two) so the whole fits in ``name_max`` bytes: a target of a legal name has a legal
-    temporary."""
-    suffix = Path(name).suffix
-    around = f".{{}}.tmp-{pid}-{tag}{suffix}"
-    room = name_max - len(around.format("").encode())
-    return around.format(name.encode()[:room].decode(errors="ignore"))
-
-
-def _name_max(folder: Path) -> int:
-    """The longest file name in bytes ``folder``'s file system takes (255 where it won't say)."""
-    try:
-        return min(os.pathconf(folder, "PC_NAME_MAX"), NAME_MAX)
-    except (OSError, ValueError, AttributeError):  # no pathconf on Windows
-        return NAME_MAX
-
-
-def remove_dead_temporaries(target: Path) -> list[Path]:
-    """Delete the temporaries beside ``target`` that were written for it by a process now
-    gone (killed before it could delete them); a live writer's, even another user's, stay.
-    The ones deleted."""
-    folder, removed = target.parent, []
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return removed
-    for name in names:
-        match = _TEMPORARY.fullmatch(name)
-        if match is None or _process_alive(pid := int(match["pid"])):
-            continue
-        if name != temporary_name(target.name, pid, match["tag"], _name_max(folder)):
-            continue  # another target's
-        with contextlib.suppress(OSError):  # gone already, or not ours to delete
-            (folder / name).unlink()
-            removed.append(folder / name)
-    return removed
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (on this machine).  On Windows, where signal 0 would be a
-    Ctrl-C to it, every writer counts as alive."""
-    if sys.platform == "win32" or pid <= 0:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: another user's process
-        return True
-    return True
-
-
-def _flush_to_disk(path: Path) -> None:
-    """So a power cut after the rename cannot leave an empty file where the old one was."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def pose_record(result: PoseResult, skeleton: Skeleton, file: str | None = None) -> dict:
@@ -351,7 +94,7 @@ class JsonLinesWriter:
         self.lines = 0
         self._whole_bytes = 0  # the lines written whole (json.dumps writes ASCII only)
         self._write_failed = False
-        self._file_on_disk = AtomicFile(self.path)
+        self._file_on_disk = reserve_temporary(self.path)
         try:
             # Appended to when written as it is: a file the shell opened (``>> log``) keeps
             # what it held, as it would for any program; a pipe or device is the same either way.
@@ -392,7 +135,7 @@ class JsonLinesWriter:
                 os.truncate(self._file_on_disk.path, self._whole_bytes)
 
     def commit(self) -> None:
-        self._file_on_disk.commit()
+        replace_target(self._file_on_disk)
 
     def close(self) -> None:
         """Finish and keep: what was written replaces ``path``."""
@@ -423,7 +166,7 @@ class VideoWriter:
         self._file_on_disk: AtomicFile | None = None
         self.frames = 0
         self._room_checked_at = -1  # the frame count at the last check that found room
-        folder = _final_target(self.path).parent
+        folder = final_target(self.path).parent
         if not folder.is_dir():
             raise OutputError(f"{self.path}: the folder {folder} does not exist")
 
@@ -441,7 +184,7 @@ class VideoWriter:
             raise OutputError(f"{self.path}: the frames are {width}x{height} pixels, too small "
                               f"for a video (at least {MIN_VIDEO_SIDE}x{MIN_VIDEO_SIDE})")
         self._size = (width, height)
-        self._file_on_disk = AtomicFile(self.path)
+        self._file_on_disk = reserve_temporary(self.path)
         self._writer = cv2.VideoWriter(str(self._file_on_disk.path),
                                        cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height))
         if not self._writer.isOpened():
@@ -456,7 +199,7 @@ class VideoWriter:
         if self.frames % DISK_CHECK_EVERY or self._room_checked_at == self.frames:
             return
         try:
-            free = shutil.disk_usage(_final_target(self.path).parent).free
+            free = shutil.disk_usage(final_target(self.path).parent).free
         except OSError:
             return  # no answer (some network drives): write on, as OpenCV would
         ahead = math.ceil(self.fps) if self.frames == 0 else DISK_CHECK_EVERY
@@ -491,7 +234,7 @@ class VideoWriter:
         if self._file_on_disk is None:
             return
         if self.frames:
-            self._file_on_disk.commit()
+            replace_target(self._file_on_disk)
         else:
             self._file_on_disk.discard()
 
@@ -545,14 +288,10 @@ def write_image(path: str | Path, image: np.ndarray) -> None:
         ok = False
     if not ok:
         raise OutputError(f"{path}: not an image type OpenCV can write")
-    file_on_disk = AtomicFile(path)
     try:
-        with open(file_on_disk.path, "wb") as file:
-            file.write(encoded.tobytes())
+        write_atomically(path, encoded.tobytes())
     except OSError as error:
-        file_on_disk.discard()
         raise OutputError(f"{path}: could not be written ({error.strerror})") from error
-    file_on_disk.commit()
 
 
 class PoseRecorder:
