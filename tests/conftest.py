@@ -126,8 +126,9 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small random 2-stack model with LSP joints in our format: fast, and real weights."""
     import torch
 
+    from app.model.architecture import HourglassConfig
     from app.model.checkpoint import save_checkpoint
-    from app.model.hourglass import HourglassConfig, StackedHourglass
+    from app.model.hourglass import StackedHourglass
     from app.model.spec import ModelSpec
     from app.pose.skeleton import LSP14
 

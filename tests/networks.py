@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from app.model.hourglass import HourglassConfig, StackedHourglass
+from app.model.architecture import HourglassConfig
+from app.model.hourglass import StackedHourglass
 
 
 def random_network(config: HourglassConfig, seed: int = 0) -> StackedHourglass:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
 import tempfile
 import zipfile
 from dataclasses import replace
@@ -21,8 +23,9 @@ from hypothesis import strategies as st
 from networks import random_network
 from safetensors.torch import load_file, save_file
 
+from app.model.architecture import HourglassConfig
 from app.model.checkpoint import METADATA_KEY, load_checkpoint, read_spec, save_checkpoint
-from app.model.hourglass import HourglassConfig, StackedHourglass
+from app.model.hourglass import StackedHourglass
 from app.model.spec import CheckpointError, ModelSpec
 from app.pose.codec import DEFAULT_SIGMA
 from app.pose.skeleton import LSP14
@@ -142,6 +145,17 @@ def test_read_spec_does_not_need_the_weights_to_fit(tmp_path):
     path = write_safetensors(tmp_path / "spec.safetensors", {"x": torch.zeros(1)},
                              json.dumps(SPEC.to_dict()))
     assert read_spec(path) == SPEC
+
+
+def test_a_spec_is_read_and_made_without_pytorch():
+    """What the GUI knows of a model is a spec: making one, from a checkpoint's metadata as
+    read, must not load a tensor library into a process that runs no network."""
+    script = ("import sys; from app.model.spec import ModelSpec; "
+              f"ModelSpec.from_dict({SPEC.to_dict()!r}); "
+              "assert 'torch' not in sys.modules, 'torch was imported'")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
 
 
 # --- faults: the file is not ours, or its metadata is broken ---------------------------------

@@ -18,8 +18,8 @@ from networks import random_network
 from windows import WAIT_MS, make_window, next_reports
 
 from app.cli import main
+from app.model.architecture import HourglassConfig
 from app.model.checkpoint import save_checkpoint
-from app.model.hourglass import HourglassConfig
 from app.model.spec import ModelSpec
 from app.paths import default_checkpoint
 from app.pose.skeleton import LSP14, MPII16

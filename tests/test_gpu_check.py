@@ -8,8 +8,8 @@ import torch
 
 from app.engine import gpu_check
 from app.engine.benchmark import run_bench
+from app.model.architecture import HourglassConfig
 from app.model.checkpoint import load_checkpoint
-from app.model.hourglass import HourglassConfig
 from app.model.predictors import create_predictor
 
 

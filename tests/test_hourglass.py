@@ -7,7 +7,8 @@ import pytest
 import torch
 from networks import random_network
 
-from app.model.hourglass import HourglassConfig, StackedHourglass
+from app.model.architecture import HourglassConfig
+from app.model.hourglass import StackedHourglass
 from app.model.inputs import normalise_batch
 from app.model.runner import HeatmapPredictor
 from app.model.spec import ModelSpec

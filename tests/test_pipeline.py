@@ -14,8 +14,8 @@ from app.engine.output import JsonLinesWriter, OutputError, VideoWriter, pose_re
 from app.engine.pipeline import PipelineOptions, PosePipeline
 from app.engine.reader import FrameReader
 from app.engine.sources import Frame, FrameSource, SourceError, open_source
+from app.model.architecture import HourglassConfig
 from app.model.checkpoint import load_checkpoint
-from app.model.hourglass import HourglassConfig
 from app.model.predictors import create_predictor
 from app.model.spec import ModelSpec
 from app.pose.affine import apply_affine, crop_matrix, frame_box

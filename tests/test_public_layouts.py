@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from app.model.architecture import HourglassConfig
 from app.model.checkpoint import load_checkpoint
-from app.model.hourglass import HourglassConfig
 from app.model.public_layouts import BEARPAW, unwrap
 from app.model.spec import CheckpointError
 from app.pose.skeleton import MPII16

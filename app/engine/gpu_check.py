@@ -19,8 +19,9 @@ from pathlib import Path
 import torch
 
 from app.engine.benchmark import BenchReport, Latency, model_latency, run_bench
+from app.model.architecture import HourglassConfig
 from app.model.checkpoint import LoadedModel, load_model
-from app.model.hourglass import HourglassConfig, StackedHourglass
+from app.model.hourglass import StackedHourglass
 from app.model.predictors import create_predictor
 from app.model.spec import ModelSpec
 from app.pose.skeleton import MPII16

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from app.model.hourglass import HourglassConfig
+from app.model.architecture import HourglassConfig
 from app.model.spec import CheckpointError, ModelSpec
 from app.pose.skeleton import MPII16
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.model.hourglass import HourglassConfig
+from app.model.architecture import HourglassConfig
 from app.pose.codec import DEFAULT_SIGMA, HEATMAP_STRIDE, HeatmapCodec
 from app.pose.skeleton import Skeleton
 

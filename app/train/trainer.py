@@ -27,8 +27,9 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
+from app.model.architecture import HourglassConfig
 from app.model.checkpoint import ModelSpec, load_checkpoint, save_checkpoint
-from app.model.hourglass import HourglassConfig, StackedHourglass
+from app.model.hourglass import StackedHourglass
 from app.model.inputs import normalise_batch
 from app.model.runner import (
     HeatmapPredictor,
