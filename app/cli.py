@@ -579,7 +579,7 @@ def user_errors() -> tuple[type[Exception], ...]:
     from app.engine.output import OutputError
     from app.engine.sources import SourceError
     from app.model.checkpoint import CheckpointError
-    from app.model.runner import DeviceError
+    from app.model.devices import DeviceError
     from app.train.data import DatasetError
     from app.train.publish import PublishRefused
     from app.train.teacher import TeacherError

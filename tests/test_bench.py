@@ -13,7 +13,7 @@ import torch
 
 from app.cli import main
 from app.engine.benchmark import STAGES
-from app.model.runner import device_name
+from app.model.devices import device_name
 
 
 def test_bench_writes_a_row_per_stack_count_and_the_variants(tiny_checkpoint, tmp_path, capsys):

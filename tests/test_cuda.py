@@ -9,8 +9,8 @@ import torch
 from app.engine.pipeline import PipelineOptions, PosePipeline
 from app.engine.sources import open_source
 from app.model.checkpoint import load_checkpoint
+from app.model.devices import DeviceError, resolve_device
 from app.model.predictors import create_predictor
-from app.model.runner import DeviceError, resolve_device
 
 pytestmark = pytest.mark.cuda
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")

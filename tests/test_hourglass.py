@@ -10,7 +10,7 @@ from networks import random_network
 from app.model.architecture import HourglassConfig
 from app.model.hourglass import StackedHourglass
 from app.model.inputs import normalise_batch
-from app.model.runner import HeatmapPredictor
+from app.model.predictors import HeatmapPredictor
 from app.model.spec import ModelSpec
 from app.pose.heatmaps import merge_flipped
 from app.pose.skeleton import LSP14
@@ -175,7 +175,7 @@ def test_normalise_batch_keeps_channels_last_and_the_requested_dtype():
     assert batch.is_contiguous(memory_format=torch.channels_last)
 
 
-# --- runner.py -------------------------------------------------------------------------------
+# --- the PyTorch predictor (predictors.py) ----------------------------------------------------
 
 
 @pytest.fixture(scope="module")

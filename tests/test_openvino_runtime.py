@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import app.model.devices as devices
 import app.model.openvino_runtime as openvino_runtime
 import app.model.predictors as predictors
 from app.cli import main
 from app.model.checkpoint import load_checkpoint, load_model
+from app.model.devices import DeviceError
 from app.model.openvino_runtime import OpenVinoError, OpenVinoPredictor, conversion_key
 from app.model.predictors import create_predictor
-from app.model.runner import DeviceError
 from app.pose.affine import warp_crop
 from app.train.data import ground_truth_box, held_out_count, load_annotations, split_validation
 from app.train.evaluate import ValidationSlice
@@ -178,7 +179,7 @@ def test_a_missing_openvino_falls_back_on_the_command_line(tiny_checkpoint, lspe
     captured = capsys.readouterr()
     assert code == 0 and "(cpu, torch," in captured.out
     assert captured.err.count("OpenVINO cannot be loaded") == 1
-    assert predictors.device_choices() == {"cpu": "CPU"}  # no OpenVINO entry to offer
+    assert devices.device_choices() == {"cpu": "CPU"}  # no OpenVINO entry to offer
 
 
 def test_info_says_how_the_model_runs_here(tiny_checkpoint, capsys):

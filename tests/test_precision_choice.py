@@ -12,8 +12,8 @@ import torch
 import app.model.predictors as predictors_module
 from app.cli import main
 from app.model.checkpoint import load_checkpoint
+from app.model.devices import remembered_cpu_precision, slow_precision_note
 from app.model.predictors import create_predictor
-from app.model.runner import remembered_cpu_precision, slow_precision_note
 
 
 @pytest.fixture

@@ -25,8 +25,9 @@ from app.engine.pipeline import PipelineOptions, PosePipeline
 from app.engine.reader import FrameReader
 from app.engine.sources import SYNTHETIC_SOURCE, Frame, open_source
 from app.model.checkpoint import LoadedModel
+from app.model.devices import DeviceError, cpu_supports_bf16, device_name
 from app.model.predictors import Predictor, create_predictor, describe_runtime
-from app.model.runner import DeviceError, cpu_supports_bf16, device_name, random_crop, time_calls
+from app.model.timing import random_crop, time_calls
 
 
 @dataclass(frozen=True)

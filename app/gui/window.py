@@ -54,7 +54,7 @@ from app.gui.worker import (
     SourceInfo,
     SourceRequest,
 )
-from app.model.predictors import device_choices
+from app.model.devices import device_choices
 from app.paths import assets_dir
 
 # Videos are whatever OpenCV's FFmpeg opens; these are the common ones offered by the dialog.

@@ -39,13 +39,8 @@ from app.engine.sources import (
     open_source,
 )
 from app.model.checkpoint import LoadedModel, load_model
-from app.model.predictors import (
-    CPU_THROUGH_TORCH,
-    create_predictor,
-    device_choice,
-    split_device,
-)
-from app.model.runner import DeviceError
+from app.model.devices import CPU_THROUGH_TORCH, DeviceError, device_choice, split_device
+from app.model.predictors import create_predictor
 from app.model.spec import CheckpointError, ModelSpec
 
 # A still image is re-run at this rate, so changes of stacks or options show at once.

@@ -1,13 +1,16 @@
-"""The one way a predictor is made, and which runtime runs the network where.
+"""The one way a predictor is made, and the predictor that runs the network through PyTorch.
 
 A predictor answers uint8 crops with every requested stack's heatmaps as numpy, whichever
-runtime is behind it, so nothing above the model layer knows which one runs:
+runtime is behind it, so nothing above the model layer knows which one runs, and no tensor
+crosses into the engine, the GUI or the codec:
 
 - on the CPU, OpenVINO (:mod:`app.model.openvino_runtime`), several times faster than PyTorch
   on the same processor; where it cannot load or compile the model, PyTorch, with a note
   that says why (once per model and process: a second try would fail the same way);
 - on CUDA, and on the CPU when asked for (``runtime="torch"``: comparisons, a fallback),
-  PyTorch (:class:`app.model.runner.HeatmapPredictor`).
+  PyTorch (:class:`HeatmapPredictor`).
+
+Which device and which precision is :mod:`app.model.devices`' to decide; the factory asks it.
 """
 
 from __future__ import annotations
@@ -19,30 +22,25 @@ import numpy as np
 import torch
 
 from app.model.checkpoint import LoadedModel
-from app.model.openvino_runtime import (
-    OpenVinoError,
-    OpenVinoPredictor,
-    native_bf16,
-    openvino_version,
-)
-from app.model.runner import (
+from app.model.devices import (
     PRECISIONS,
+    RUNTIMES,
     DeviceError,
-    HeatmapPredictor,
     cpu_supports_bf16,
-    random_crop,
-    remembered_cpu_precision,
+    openvino_precision,
     resolve_device,
     slow_precision_note,
-    time_calls,
+    torch_precision,
 )
+from app.model.folding import fold_batchnorm
+from app.model.hourglass import StackedHourglass
+from app.model.inputs import normalise_batch
+from app.model.openvino_runtime import OpenVinoError, OpenVinoPredictor, openvino_version
 from app.model.spec import ModelSpec
+from app.model.timing import random_crop, time_calls
+from app.pose.heatmaps import merge_flipped
 
-RUNTIMES = ("auto", "openvino", "torch")
 TORCH_CPU_THREADS = 1  # see create_predictor
-# The app's device list offers the CPU through PyTorch beside the CPU through OpenVINO, under
-# this name; the command line says it as ``--device cpu --runtime torch``.
-CPU_THROUGH_TORCH = "cpu-torch"
 
 
 class Predictor(Protocol):
@@ -64,24 +62,13 @@ class Predictor(Protocol):
 _openvino_failures: dict[tuple[Path, str], str] = {}
 
 
-def split_device(choice: str) -> tuple[str, str]:
-    """A device list entry (``auto``, ``cpu``, ``cuda`` or ``cpu-torch``) as (device,
-    runtime)."""
-    if choice == CPU_THROUGH_TORCH:
-        return "cpu", "torch"
-    return choice, "auto"
-
-
 def create_predictor(loaded: LoadedModel, device: str = "auto", precision: str = "auto",
                      fold: bool = True, runtime: str = "auto") -> Predictor:
     """The network on the best device there is (or the one asked for), through the fastest
     runtime there (or the one asked for), at its best precision (or the one asked for),
     BatchNorm folded into the convolutions unless ``fold`` is off (PyTorch only: the bench
-    compares the variants).
-
-    ``auto`` precision is bf16 through OpenVINO where the CPU has native bf16, else fp32; fp16
-    on CUDA; through PyTorch on the CPU, bf16 where oneDNN has native bf16 kernels and a quick
-    race shows it faster than fp32 here, raced once per machine and remembered.
+    compares the variants).  What ``auto`` means on each device and runtime is
+    :mod:`app.model.devices`' to say.
     """
     if runtime not in RUNTIMES:
         raise DeviceError(f"unknown runtime {runtime!r} (use {', '.join(RUNTIMES)})")
@@ -108,40 +95,12 @@ def create_predictor(loaded: LoadedModel, device: str = "auto", precision: str =
         # taking up to 77 times the idle median; one thread keeps all of it, at 7 to 10% below
         # two threads' idle rate (`bench --load 1`).  One pool serves the whole process.
         torch.set_num_threads(TORCH_CPU_THREADS)
-    if precision == "auto":
-        precision = "fp16" if chosen.type == "cuda" else remembered_cpu_precision(
-            loaded.spec, lambda: fastest_cpu_precision(loaded))
+    precision = torch_precision(precision, chosen, loaded.spec,
+                                lambda: fastest_cpu_precision(loaded))
     predictor = HeatmapPredictor(loaded.network, loaded.spec, chosen, PRECISIONS[precision],
                                  fold)
     predictor.note = note or slow_precision_note(chosen, precision)
     return predictor
-
-
-def openvino_precision(precision: str) -> str:
-    """``auto`` through OpenVINO: bf16 where this CPU has it natively, else fp32."""
-    if precision != "auto":
-        return precision
-    return "bf16" if native_bf16() else "fp32"
-
-
-def device_choices() -> dict[str, str]:
-    """The app's device list, each entry's name and label, best last: the CPU through
-    OpenVINO and through PyTorch (only the latter where OpenVINO does not load), CUDA."""
-    if openvino_version() is None:
-        choices = {"cpu": "CPU"}
-    else:
-        choices = {CPU_THROUGH_TORCH: "CPU (PyTorch)", "cpu": "CPU (OpenVINO)"}
-    if torch.cuda.is_available():
-        choices["cuda"] = "CUDA"
-    return choices
-
-
-def device_choice(predictor: Predictor) -> str:
-    """The device list's entry for where ``predictor`` runs."""
-    if predictor.device.type == "cpu" and predictor.runtime == "torch" and \
-            CPU_THROUGH_TORCH in device_choices():
-        return CPU_THROUGH_TORCH
-    return predictor.device.type
 
 
 def fastest_cpu_precision(loaded: LoadedModel, runs: int = 5) -> str:
@@ -169,3 +128,76 @@ def describe_runtime(predictor: Predictor) -> str:
     else:
         engine = f"PyTorch {torch.__version__}"
     return f"CPU through {engine}, {predictor.precision} (kernels: {predictor.isa})"
+
+
+class HeatmapPredictor:
+    """A network on a device through PyTorch, answering crops with every requested stack's
+    heatmaps."""
+
+    runtime = "torch"
+    note: str | None = None  # create_predictor's word on how it runs
+
+    def __init__(
+        self,
+        network: StackedHourglass,
+        spec: ModelSpec,
+        device: torch.device | str = "cpu",
+        dtype: torch.dtype = torch.float32,
+        fold: bool = False,
+    ) -> None:
+        """``fold`` runs a copy with BatchNorm folded into the convolutions (inference only:
+        the network's own weights are left as they are, so training can go on)."""
+        self.spec = spec
+        self.device = torch.device(device)
+        self.dtype = dtype
+        if fold:
+            network = fold_batchnorm(network)
+        try:
+            self.network = network.to(self.device, dtype).to(memory_format=torch.channels_last)
+        except torch.OutOfMemoryError as error:
+            raise DeviceError(f"{self.device.type.upper()} has too little free memory for "
+                              "this model") from error
+        self.flip_permutation = spec.skeleton.flip_permutation()
+
+    @property
+    def isa(self) -> str:
+        """The instruction set PyTorch's CPU kernels use here, or the GPU's name."""
+        if self.device.type == "cuda":
+            return torch.cuda.get_device_name(self.device)
+        return torch.backends.cpu.get_cpu_capability().lower()
+
+    @property
+    def precision(self) -> str:
+        return next(name for name, dtype in PRECISIONS.items() if dtype == self.dtype)
+
+    @torch.inference_mode()
+    def __call__(
+        self, crops: np.ndarray, stacks: int | None = None, flip: bool = False
+    ) -> np.ndarray:
+        """Heatmaps (K, B, J, H, W) float32 for (B, S, S, 3) uint8 BGR crops.
+
+        Running out of device memory anywhere on the way (the input copy, the network, the
+        copy back) is a DeviceError, so callers can fall back to the CPU.
+        """
+        try:
+            heatmaps = self._run(crops, stacks, flip)
+        except torch.OutOfMemoryError as error:
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()  # hand back what the failed pass had reserved
+            raise DeviceError(f"{self.device.type.upper()} ran out of memory") from error
+        if not flip:
+            return heatmaps
+        count = len(crops)
+        return merge_flipped(heatmaps[:, :count], heatmaps[:, count:], self.flip_permutation)
+
+    def _run(self, crops: np.ndarray, stacks: int | None, flip: bool) -> np.ndarray:
+        batch = normalise_batch(crops, self.spec.mean, self.spec.std, self.device, self.dtype)
+        if flip:
+            batch = torch.cat([batch, batch.flip(-1)])
+        was_training = self.network.training
+        self.network.eval()
+        try:
+            outputs = self.network(batch, stacks)
+        finally:
+            self.network.train(was_training)
+        return torch.stack(outputs).float().cpu().numpy()

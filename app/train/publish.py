@@ -24,8 +24,8 @@ from app.engine.drawing import DEFAULT_THRESHOLD
 from app.engine.pipeline import PosePipeline
 from app.model.checkpoint import LoadedModel, load_checkpoint
 from app.model.complexity import flops_per_stack_count, parameter_count
+from app.model.devices import cpu_name
 from app.model.predictors import create_predictor
-from app.model.runner import cpu_name
 from app.pose.affine import PERSON_BOX_MARGIN
 from app.train.data import Augmentation, split_dataset
 from app.train.evaluate import (

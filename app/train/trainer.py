@@ -29,14 +29,10 @@ from tqdm import tqdm
 
 from app.model.architecture import HourglassConfig
 from app.model.checkpoint import ModelSpec, load_checkpoint, save_checkpoint
+from app.model.devices import cpu_supports_bf16, device_name, resolve_device
 from app.model.hourglass import StackedHourglass
 from app.model.inputs import normalise_batch
-from app.model.runner import (
-    HeatmapPredictor,
-    cpu_supports_bf16,
-    device_name,
-    resolve_device,
-)
+from app.model.predictors import HeatmapPredictor
 from app.pose.skeleton import LSP14
 from app.train.config import TrainConfig
 from app.train.data import Augmentation, LspTrainingSet, split_dataset
