@@ -23,6 +23,19 @@ def arm_joints(per_joint: dict[str, float]) -> str:
                      if f"right {part}" in per_joint and f"left {part}" in per_joint)
 
 
+def validation_line(record: dict, per_stack: list[float], images_per_second: float,
+                    remaining_s: float) -> str:
+    """The trainer's line at each validation: the step's loss per stack, every slice's PCK with
+    the arms beside it, the pace and the time left."""
+    return (f"step {record['step']} epoch {record['epoch']} loss/stack "
+            + " ".join(f"{v:.4f}" for v in per_stack) + " | val PCK@0.2 "
+            + ", ".join(f"{name} {slice_['mean']:.1f} (stacks "
+                        + " / ".join(f"{v:.1f}" for v in slice_["per_stack"])
+                        + f"; {arm_joints(slice_['per_joint'])})"
+                        for name, slice_ in record["slices"].items())
+            + f" | {images_per_second:.1f} img/s | ETA {remaining_s / 3600:.1f} h")
+
+
 def format_table(evaluation: Evaluation) -> str:
     """PCK per stack and per joint, as aligned text."""
     arms = arm_joints(evaluation.per_joint)

@@ -4,8 +4,10 @@ A run lives in one folder (``runs/<name>/``): ``last.pt`` holds everything neede
 exactly (weights, EMA, optimiser, step, RNG states), ``best.safetensors`` the best EMA weights
 so far in the shipped format, ``last.safetensors`` the latest ones (small enough to commit:
 ``--init`` it and the schedule goes on from its step, with a fresh optimiser), and
-``log.jsonl`` one line per validation.  Runs are stopped
-and resumed many times (sessions end, Ctrl-C), so the schedule is a pure function of the step.
+``log.jsonl`` one line per validation.  Runs are stopped and resumed many times (sessions
+end, Ctrl-C, ``kill``), so the schedule is a pure function of the step.  What ``last.pt``
+holds is :mod:`app.train.run_state`'s; what the weights say of themselves,
+:mod:`app.train.provenance`'s.
 """
 
 from __future__ import annotations
@@ -14,11 +16,8 @@ import copy
 import json
 import math
 import os
-import signal
-import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -27,19 +26,22 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
+from app.atomic_write import AtomicFile
 from app.model.architecture import HourglassConfig
 from app.model.checkpoint import ModelSpec, load_checkpoint, save_checkpoint
-from app.model.devices import cpu_supports_bf16, device_name, resolve_device
+from app.model.devices import cpu_supports_bf16, resolve_device
 from app.model.hourglass import StackedHourglass
 from app.model.inputs import normalise_batch
 from app.model.predictors import HeatmapPredictor
 from app.pose.skeleton import LSP14
+from app.stop_signals import StopSignals, ignore_ctrl_c
 from app.train.config import TrainConfig
 from app.train.data import Augmentation, LspTrainingSet, split_dataset
 from app.train.evaluate import ValidationSlice
 from app.train.guidance import teach_splits
-from app.train.report import arm_joints
-from app.train.stages import stages_of
+from app.train.provenance import Provenance
+from app.train.report import validation_line
+from app.train.run_state import RunState, Stateful
 
 
 def heatmap_loss(
@@ -109,8 +111,11 @@ class StepBatches(torch.utils.data.Dataset):
         return self.train_set.batch(self.indices(step), rng)
 
 
-def raise_keyboard_interrupt(_signal: int, _frame: object) -> None:
-    raise KeyboardInterrupt
+def save_weights(path: Path, network: nn.Module, spec: ModelSpec) -> None:
+    """The shipped format, whole or not at all: ``publish`` and ``--init`` read these files
+    while a run may be writing them."""
+    with AtomicFile(path) as file:
+        save_checkpoint(file.path, network, spec)
 
 
 class Trainer:
@@ -148,9 +153,9 @@ class Trainer:
         held_out = config.held_out or [None] * len(config.data)
         self.splits = [split_dataset(path, repeats, count) for path, repeats, count
                        in zip(config.data, config.repeats, held_out, strict=True)]
-        self.guidance: dict[str, dict] = {}
+        guidance: dict[str, dict] = {}
         if config.teacher:
-            self.splits, self.guidance = teach_splits(
+            self.splits, guidance = teach_splits(
                 self.splits, config.teacher, config.teacher_model, config.teacher_repairs,
                 config.teacher_swaps, config.teacher_fill, config.distil > 0)
         self.train_set = LspTrainingSet.mixed(self.splits, config.input_size, config.sigma,
@@ -161,14 +166,10 @@ class Trainer:
                                    self.rank)
         self.steps_per_epoch = self.batches.steps_per_epoch
         self.total_steps = config.epochs * self.steps_per_epoch
-        self.step = 0
+        self.provenance = Provenance(config, self.splits, self.device, self.world,
+                                     self.steps_per_epoch, self.judge, guidance)
+        self.state = RunState()
         self.interrupted = False
-        self.warmup_from = 0
-        self.elapsed = 0.0
-        self.best_pck = -1.0
-        self.history: list[dict] = []
-        self.earlier_stages: list[dict] = []  # those of the weights this run started from
-        self.stage_start = {"start": "from scratch", "step": 0, "elapsed": 0.0}
 
     # -- set-up -------------------------------------------------------------------------------
     def _setup_device(self) -> torch.device:
@@ -192,50 +193,31 @@ class Trainer:
 
     # -- state --------------------------------------------------------------------------------
     @property
+    def step(self) -> int:
+        return self.state.step
+
+    @property
     def last_path(self) -> Path:
         return self.run_dir / "last.pt"
 
-    def state(self) -> dict:
-        return {
-            "config": asdict(self.config),
-            "network": self.network.state_dict(),
-            "ema": self.ema.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "step": self.step,
-            "warmup_from": self.warmup_from,
-            "elapsed": self.elapsed,
-            "best_pck": self.best_pck,
-            "history": self.history,
-            "earlier_stages": self.earlier_stages,
-            "stage_start": self.stage_start,
-            "rng_torch": torch.get_rng_state(),
-        }
+    @property
+    def parts(self) -> dict[str, Stateful]:
+        """What ``last.pt`` keeps besides the run's counters, by the names it keeps them under."""
+        return {"network": self.network, "ema": self.ema, "optimizer": self.optimizer,
+                "scaler": self.scaler}
 
     def save(self) -> None:
         if self.rank != 0:
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        partial = self.last_path.with_suffix(".tmp")
-        torch.save(self.state(), partial)
-        partial.replace(self.last_path)  # never leave a half-written last.pt behind
-        save_checkpoint(self.run_dir / "last.safetensors", self.ema,
-                        self.spec.with_training(**self.weights_summary()))
+        self.state.save(self.last_path, self.config, self.parts)
+        save_weights(self.run_dir / "last.safetensors", self.ema,
+                     self.spec.with_training(**self.provenance.summary(self.state)))
 
     def resume(self) -> str:
         """Continue from ``last.pt``, else start from ``init`` weights, else from scratch."""
         if self.last_path.is_file():
-            state = torch.load(self.last_path, map_location=self.device, weights_only=True)
-            self.network.load_state_dict(state["network"])
-            self.ema.load_state_dict(state["ema"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.scaler.load_state_dict(state["scaler"])
-            self.step, self.elapsed = state["step"], state["elapsed"]
-            self.warmup_from = state.get("warmup_from", 0)
-            self.best_pck, self.history = state["best_pck"], state["history"]
-            self.earlier_stages = state.get("earlier_stages", [])
-            self.stage_start = state.get("stage_start", self.stage_start)
-            torch.set_rng_state(state["rng_torch"])
+            self.state = RunState.load(self.last_path, self.parts, self.device)
             return f"resumed {self.last_path} at step {self.step}"
         if self.config.init and Path(self.config.init).is_file():
             loaded = load_checkpoint(self.config.init)
@@ -243,24 +225,14 @@ class Trainer:
                 return f"not starting from {self.config.init}: another architecture"
             self.network.load_state_dict(loaded.network.state_dict())
             self.ema.load_state_dict(loaded.network.state_dict())
-            if not self.config.new_schedule:  # the same stage going on: beat its best
-                self.step = int(loaded.spec.training.get("steps", 0))
-                self.warmup_from = self.step
-                self.best_pck = float(loaded.spec.training.get("validation_pck", -1.0))
-            # A new schedule is a new stage, often with a changed recipe: its best weights are
-            # its own, and `publish` is where they are weighed against the shipped model.
-            self.elapsed = float(loaded.spec.training.get("hours", 0.0)) * 3600
-            self.history = list(loaded.spec.training.get("history", []))
-            self.earlier_stages = stages_of(loaded.spec.training)
-            init = Path(self.config.init)  # its folder names the run or models/
-            self.stage_start = {"start": f"from the weights in {init.parent.name}/{init.name}",
-                                "step": self.step, "elapsed": self.elapsed}
+            self.state = RunState.continuing(loaded.spec.training, Path(self.config.init),
+                                             self.config.new_schedule)
             return f"started from the weights in {self.config.init} (step {self.step})"
         return "started from scratch"
 
     # -- one step -----------------------------------------------------------------------------
     def current_learning_rate(self) -> float:
-        return learning_rate(self.step, self.config, self.total_steps, self.warmup_from)
+        return learning_rate(self.step, self.config, self.total_steps, self.state.warmup_from)
 
     def train_step(self, batch: Sequence[np.ndarray | torch.Tensor] | None = None
                    ) -> list[float]:
@@ -283,51 +255,10 @@ class Trainer:
         self.scaler.update()
         decay = min(self.config.ema_decay, (1 + self.step) / (10 + self.step))
         update_ema(self.ema, self.network, decay)
-        self.step += 1
+        self.state.step += 1
         return per_stack
 
     # -- validation ---------------------------------------------------------------------------
-    def stages(self) -> list[dict]:
-        """The stages behind the current weights: the init weights' and this run's own."""
-        this_run = {
-            "device": self.device.type, "hardware": device_name(self.device),
-            "data": self.config.data, "repeats": [split.repeats for split in self.splits],
-            "start": self.stage_start["start"],
-            "steps": self.step - self.stage_start["step"],
-            "batch_size": self.config.batch_size * self.world,
-            "hours": round((self.elapsed - self.stage_start["elapsed"]) / 3600, 3),
-        }
-        return [*self.earlier_stages, this_run]
-
-    def weights_summary(self, validation: dict | None = None) -> dict:
-        """What saved EMA weights say of themselves: how they were trained, and their scores
-        when ``validation`` (a log record) measured them."""
-        summary = {
-            "dataset": self.describe_data(),
-            "steps": self.step, "epochs": round(self.step / self.steps_per_epoch, 2),
-            "hours": round(self.elapsed / 3600, 3), "device": self.device.type,
-            "history": self.history, "stages": self.stages(),
-            "teacher_changes": self.guidance,
-            "recipe": {k: v for k, v in asdict(self.config).items()
-                       if k not in ("data", "run_dir", "init", "device", "max_steps")},
-        }
-        if validation is not None:
-            judged = validation["slices"][self.judge]
-            summary |= {"judge": self.judge,
-                        "validation_pck": judged["mean"],
-                        "validation_per_stack": judged["per_stack"],
-                        "validation_per_joint": judged["per_joint"],
-                        "validation_slices": {name: evaluation["mean"] for name, evaluation
-                                              in validation["slices"].items()}}
-        return summary
-
-    def describe_data(self) -> str:
-        """The datasets and the mix, for the weights' own record."""
-        return " + ".join(
-            f"{split.name} ({path}, {len(split.validation)} held out"
-            + (f", x{split.repeats} an epoch)" if split.repeats != 1 else ")")
-            for split, path in zip(self.splits, self.config.data, strict=True))
-
     def validate(self) -> dict:
         """Score the EMA weights on every dataset's validation slice; the judge's slice decides
         whether they are the run's best."""
@@ -336,16 +267,16 @@ class Trainer:
                   for name, held_out in self.validation.items()}
         judged = slices[self.judge]
         record = {"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 2),
-                  "hours": round(self.elapsed / 3600, 3), "judge": self.judge,
+                  "hours": round(self.state.elapsed / 3600, 3), "judge": self.judge,
                   "mean": judged["mean"], "per_stack": judged["per_stack"], "slices": slices}
-        self.history.append({"step": self.step, "hours": record["hours"], "mean": judged["mean"],
-                             "per_stack": judged["per_stack"],
-                             "slices": {name: s["mean"] for name, s in slices.items()}})
+        self.state.history.append({"step": self.step, "hours": record["hours"],
+                                   "mean": judged["mean"], "per_stack": judged["per_stack"],
+                                   "slices": {name: s["mean"] for name, s in slices.items()}})
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        if judged["mean"] > self.best_pck:
-            self.best_pck = judged["mean"]
-            save_checkpoint(self.run_dir / "best.safetensors", self.ema,
-                            self.spec.with_training(**self.weights_summary(record)))
+        if judged["mean"] > self.state.best_pck:
+            self.state.best_pck = judged["mean"]
+            save_weights(self.run_dir / "best.safetensors", self.ema,
+                         self.spec.with_training(**self.provenance.summary(self.state, record)))
         with open(self.run_dir / "log.jsonl", "a") as log:
             log.write(json.dumps(record) + "\n")
         return record
@@ -362,54 +293,48 @@ class Trainer:
             workers = min(12, (os.cpu_count() or 1) - 1) if self.device.type == "cuda" else 0
         return torch.utils.data.DataLoader(
             self.batches, batch_size=None, sampler=steps, num_workers=workers,
-            pin_memory=self.device.type == "cuda", prefetch_factor=4 if workers else None)
+            pin_memory=self.device.type == "cuda", prefetch_factor=4 if workers else None,
+            worker_init_fn=ignore_ctrl_c if workers else None)
 
     def run(self) -> None:
+        """Train to the schedule's end or ``max_steps``.  Ctrl-C or SIGTERM (``kill``, a
+        session's end) stops after the step in hand and saves, as does any failure."""
         last = self.total_steps if self.config.max_steps is None else min(
             self.total_steps, self.step + self.config.max_steps)
         bar = tqdm(total=last, initial=self.step, disable=self.rank != 0, unit="step",
                    dynamic_ncols=True)
-        loader = self.loader(range(self.step, last))
-        window_start, window_images = time.monotonic(), 0
-        stop_on_sigterm = threading.current_thread() is threading.main_thread()
-        if stop_on_sigterm:  # `kill` (and a session's end) saves like Ctrl-C does
-            previous = signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
-        try:
-            for batch in loader:
-                started = time.monotonic()
-                per_stack = self.train_step(batch)
-                self.elapsed += time.monotonic() - started
-                window_images += self.config.batch_size * self.world
-                bar.update(1)
-                bar.set_postfix(loss=f"{sum(per_stack):.4f}",
-                                lr=f"{self.current_learning_rate():.2e}")
-                if self.rank == 0 and self.step % self.config.save_every == 0:
-                    self.save()
-                # The schedule's last step is always measured: its weights are the run's
-                # answer, the ones the decay was planned to end on.
-                due = self.step % self.config.eval_every == 0 or self.step == self.total_steps
-                if self.rank == 0 and due:
-                    rate = window_images / (time.monotonic() - window_start)
-                    record = self.validate()
-                    remaining = (self.total_steps - self.step) * self.config.batch_size / rate
-                    tqdm.write(
-                        f"step {self.step} epoch {record['epoch']} loss/stack "
-                        + " ".join(f"{v:.4f}" for v in per_stack) + " | val PCK@0.2 "
-                        + ", ".join(f"{name} {slice_['mean']:.1f} (stacks "
-                                    + " / ".join(f"{v:.1f}" for v in slice_["per_stack"])
-                                    + f"; {arm_joints(slice_['per_joint'])})"
-                                    for name, slice_ in record["slices"].items())
-                        + f" | {rate:.1f} img/s | ETA {remaining / 3600:.1f} h")
-                    self.save()
-                    window_start, window_images = time.monotonic(), 0
-        except KeyboardInterrupt:
-            self.interrupted = True
-            tqdm.write("interrupted: saving")
-        finally:
-            if stop_on_sigterm:
-                signal.signal(signal.SIGTERM, previous)
-            bar.close()
-            self.save()
+        window_start, window_images = time.monotonic(), 0  # the pace since the last validation
+        with StopSignals() as stop:
+            try:
+                for batch in self.loader(range(self.step, last)):
+                    started = time.monotonic()
+                    per_stack = self.train_step(batch)
+                    self.state.elapsed += time.monotonic() - started
+                    window_images += self.config.batch_size * self.world
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{sum(per_stack):.4f}",
+                                    lr=f"{self.current_learning_rate():.2e}")
+                    if self.rank == 0 and self.step % self.config.save_every == 0:
+                        self.save()
+                    # The schedule's last step is always measured: its weights are the run's
+                    # answer, the ones the decay was planned to end on.
+                    due = self.step % self.config.eval_every == 0 or self.step == self.total_steps
+                    if self.rank == 0 and due:
+                        rate = window_images / (time.monotonic() - window_start)
+                        remaining = (self.total_steps - self.step) * self.config.batch_size / rate
+                        tqdm.write(validation_line(self.validate(), per_stack, rate, remaining))
+                        self.save()
+                        window_start, window_images = time.monotonic(), 0
+                    if stop.received is not None:
+                        self.interrupted = True
+                        break
+            except KeyboardInterrupt:  # a second signal, or Ctrl-C off the main thread
+                self.interrupted = True
+            finally:
+                bar.close()
+                if self.interrupted:
+                    tqdm.write("interrupted: saving")
+                self.save()
 
 
 def train(config: TrainConfig) -> Trainer:
