@@ -10,7 +10,8 @@ from PySide6.QtCore import QPoint, QSettings, Qt
 from scenes import JUMPER, RUNNER, blank_frame, place, shipped_pipeline
 from windows import WAIT_MS
 
-from app.engine.pipeline import PersonChoice, PipelineOptions, PosePipeline
+from app.engine.pipeline import PipelineOptions, PosePipeline
+from app.engine.search_geometry import PersonChoice
 from app.engine.sources import Frame
 from app.gui.video_view import VideoView
 from app.gui.window import MainWindow

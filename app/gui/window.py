@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.output import OutputError, write_snapshot
-from app.engine.pipeline import PersonChoice, PipelineOptions
+from app.engine.pipeline import PipelineOptions
+from app.engine.search_geometry import PersonChoice
 from app.engine.sources import IMAGE_EXTENSIONS
 from app.gui.compose import ALL_JOINTS, ViewState, compose_frame, stack_maps
 from app.gui.heatmap_panel import HeatmapPanel

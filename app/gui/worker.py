@@ -24,12 +24,12 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.engine.output import OutputError, PoseRecorder
 from app.engine.pipeline import (
-    PersonChoice,
     PipelineOptions,
     PosePipeline,
     PoseResult,
 )
 from app.engine.reader import FrameReader
+from app.engine.search_geometry import PersonChoice
 from app.engine.sources import (
     SYNTHETIC_SOURCE,
     Frame,
