@@ -17,6 +17,7 @@ from app import __version__
 
 if TYPE_CHECKING:
     from app.engine.pipeline import PipelineOptions, PosePipeline
+    from app.engine.sources import SkippedFile
     from app.model.checkpoint import LoadedModel
     from app.model.predictors import Predictor
 
@@ -210,8 +211,8 @@ def predictor_for(loaded: LoadedModel, args: argparse.Namespace) -> Predictor:
 
 
 def run_infer(args: argparse.Namespace) -> int:
+    from app.engine.open_media import check_media, is_camera_index
     from app.engine.output import PoseRecorder, is_standard_output
-    from app.engine.sources import check_media, is_camera_index
 
     if args.max_frames is not None and args.max_frames < 1:
         raise UsageError("--max-frames must be 1 or more")
@@ -255,47 +256,40 @@ def infer_frames(args: argparse.Namespace, pipeline: PosePipeline, options: Pipe
     """
     from tqdm import tqdm
 
+    from app.engine.frame_run import FrameRun
+    from app.engine.open_media import open_source
     from app.engine.output import PoseRecorder
-    from app.engine.sources import open_source
 
-    skeleton = pipeline.spec.skeleton
-    reported = 0
-    with open_source(args.input) as source:
-        recorder = PoseRecorder(args.json, args.out, source.fps)
-        total = source.frame_count
+    with FrameRun(open_source(args.input), pipeline, options) as run:
+        recorder = run.recorder = PoseRecorder(args.json, args.out, run.info.fps)
+        total = run.info.frame_count
         if args.max_frames is not None:
             total = min(total or args.max_frames, args.max_frames)
-        bar = tqdm(total=total, unit="frame", desc=source.description, dynamic_ncols=True)
+        bar = tqdm(total=total, unit="frame", desc=run.info.description, dynamic_ncols=True)
 
-        def report_skipped(before: int | None) -> None:
-            nonlocal reported
-            for skip in source.skipped_before(before, reported):
+        def say_skipped(files: tuple[SkippedFile, ...]) -> int:
+            for skip in files:
                 bar.write(f"hourglass-pose: skipped {skip.name}: {skip.reason}", file=sys.stderr)
-                recorder.record_skipped(skip)
-                reported += 1
+            return len(files)
 
+        skipped = 0
         keep = False
         try:
             try:
-                for frame in source:
-                    if stop.received is not None:
-                        break
-                    report_skipped(frame.index)
-                    if source.independent_frames:
-                        pipeline.reset()  # a photo of its own: searched whole, not smoothed
-                    recorder.record(frame, pipeline.process(frame, options), skeleton)
+                for step in run:
+                    skipped += say_skipped(step.skipped)
                     bar.update(1)
                     if stop.received is not None or recorder.frames == args.max_frames:
                         break
                 else:
-                    report_skipped(None)
+                    skipped += say_skipped(run.take_skipped_at_end())
             except KeyboardInterrupt:  # a second Ctrl-C, or one before the handlers were set
                 stop.received = stop.received or signal.SIGINT
             keep = recorder.frames > 0
         finally:
             bar.close()
             recorder.close(keep)
-    return recorder.frames, reported
+    return recorder.frames, skipped
 
 
 class StopSignals:
@@ -344,8 +338,9 @@ def add_eval_parser(commands: argparse._SubParsersAction) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     import json
 
+    from app.engine.image_files import read_image
     from app.model.checkpoint import load_model
-    from app.train.data import held_out_count, load_annotations, read_image, split_validation
+    from app.train.data import held_out_count, load_annotations, split_validation
     from app.train.evaluate import predict_annotations, score
     from app.train.report import format_table, plot_pck_curves
 
@@ -388,9 +383,10 @@ def add_bench_parser(commands: argparse._SubParsersAction) -> None:
 def run_bench(args: argparse.Namespace) -> int:
     import json
 
-    from app.engine.benchmark import format_report, plot_report, run_bench, soak
+    from app.engine.benchmark import format_report, plot_report, run_bench
+    from app.engine.open_media import check_media
     from app.engine.pipeline import PosePipeline
-    from app.engine.sources import check_media
+    from app.engine.soak import soak
     from app.model.checkpoint import load_model
 
     if args.input is not None:

@@ -9,11 +9,11 @@ import pytest
 from scenes import FRAME_SIZE, GYMNAST, JUMPER, RUNNER, blank_frame, place, shipped_pipeline
 
 from app.engine.clips import letterbox
+from app.engine.image_files import read_image
 from app.engine.pipeline import SEARCH_RETRY_S, PipelineOptions, PosePipeline
 from app.engine.scene_cuts import is_cut, scene_sample
 from app.engine.search_geometry import search_windows, window_centres
 from app.engine.sources import Frame
-from app.train.data import read_image
 
 STILL = PipelineOptions(smoothing=False)
 

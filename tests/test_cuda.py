@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from app.engine.open_media import open_source
 from app.engine.pipeline import PipelineOptions, PosePipeline
-from app.engine.sources import open_source
 from app.model.checkpoint import load_checkpoint
 from app.model.devices import DeviceError, resolve_device
 from app.model.predictors import create_predictor

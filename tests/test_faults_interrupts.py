@@ -38,10 +38,10 @@ class InterruptedSource(FrameSource):
 
 def test_fault_ctrl_c_on_infer_keeps_the_frames_done(tiny_checkpoint, lspet_clip, tmp_path,
                                                      monkeypatch, capsys):
-    import app.engine.sources as sources
+    import app.engine.open_media as open_media
 
-    real_open = sources.open_source
-    monkeypatch.setattr(sources, "open_source",
+    real_open = open_media.open_source
+    monkeypatch.setattr(open_media, "open_source",
                         lambda *args, **kwargs: InterruptedSource(real_open(*args, **kwargs), 4))
     out, video = tmp_path / "poses.jsonl", tmp_path / "poses.mp4"
     code = main(["infer", "--input", str(lspet_clip), "--json", str(out), "--out", str(video),

@@ -21,8 +21,8 @@ from windows import WAIT_MS, next_reports
 import app.gui.worker as worker_module
 from app.cli import main
 from app.engine.drawing import draw_pose, overlay_heatmap
+from app.engine.open_media import open_source
 from app.engine.pipeline import PipelineOptions, PosePipeline
-from app.engine.sources import open_source
 from app.gui.window import DISPLAY_MAX_SIDE
 from app.model.checkpoint import load_checkpoint
 from app.model.predictors import create_predictor

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.engine.sources import SkippedFile, SourceError, open_source
+from app.engine.open_media import open_source
+from app.engine.sources import SkippedFile, SourceError
 from app.model.checkpoint import load_checkpoint
 from app.model.spec import CheckpointError
 
@@ -84,9 +85,11 @@ SKIPPED = [(1, "b.jpg", PIPE),
 
 def test_fault_pipes_and_bad_links_in_a_folder_are_skipped_and_said(folder_with_oddities):
     with open_source(folder_with_oddities) as source:
-        frames = [frame.file for frame in source]
+        read = list(source)
+        frames = [frame.file for frame in read]
         assert frames == ["a.jpg", "e.jpg"]
-        assert source.skipped_files == [SkippedFile(*skip) for skip in SKIPPED]
+        skipped = [skip for frame in read for skip in frame.skipped] + list(source.take_skipped())
+        assert skipped == [SkippedFile(*skip) for skip in SKIPPED]
 
 
 def test_fault_infer_over_such_a_folder_writes_the_skipped_lines(

@@ -235,7 +235,7 @@ def test_the_committed_icons_hold_every_size_make_icon_draws(qapp, name, sizes):
 # --- the frozen app's self-test, unfrozen ----------------------------------------------------
 def test_the_self_test_without_media_or_camera_runs_on_frames_it_draws(
         qapp, tiny_checkpoint, monkeypatch, capsys):
-    monkeypatch.setattr("app.engine.sources.list_cameras", lambda: [])
+    monkeypatch.setattr("app.engine.open_media.list_cameras", lambda: [])
     assert run_self_test(None, str(tiny_checkpoint), "cpu", frames=3) == 0
     out = capsys.readouterr().out
     assert "self-test: no camera (" in out

@@ -19,7 +19,8 @@ import pytest
 from windows import WAIT_MS, next_reports
 
 from app.cli import main
-from app.engine.sources import SkippedFile, open_source
+from app.engine.open_media import open_source
+from app.engine.sources import SkippedFile
 from app.paths import default_checkpoint
 
 NOT_MEDIA = "not readable media (OpenCV cannot decode it; is the file corrupt or truncated?)"
@@ -66,9 +67,11 @@ def test_frame_n_is_the_nth_file_and_names_it(mixed_folder):
     with open_source(mixed_folder) as source:
         assert source.independent_frames
         frames = list(source)
-        assert source.skipped == 2
-        assert source.skipped_files == [SkippedFile(1, "b.jpg", NOT_MEDIA),
-                                        SkippedFile(3, "d.png", TOO_LARGE)]
+        skipped = [skip for frame in frames for skip in frame.skipped] + list(
+            source.take_skipped())
+        assert len(skipped) == 2
+        assert skipped == [SkippedFile(1, "b.jpg", NOT_MEDIA),
+                           SkippedFile(3, "d.png", TOO_LARGE)]
     assert [(f.index, f.file) for f in frames] == [(0, "a.jpg"), (2, "c.jpg")]
 
 

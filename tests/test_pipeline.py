@@ -10,10 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
+from app.engine.open_media import open_source
 from app.engine.output import JsonLinesWriter, OutputError, VideoWriter, pose_record
 from app.engine.pipeline import PipelineOptions, PosePipeline
 from app.engine.reader import FrameReader
-from app.engine.sources import Frame, FrameSource, SourceError, open_source
+from app.engine.sources import Frame, FrameSource, SourceError
 from app.model.architecture import HourglassConfig
 from app.model.checkpoint import load_checkpoint
 from app.model.predictors import create_predictor

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from app.engine.drawing import draw_pose, overlay_heatmap
-from app.engine.sources import SourceError, open_source
+from app.engine.open_media import open_source
+from app.engine.sources import SourceError
 from app.model.checkpoint import load_checkpoint
 from app.model.spec import CheckpointError
 from app.pose.heatmaps import decode_heatmaps

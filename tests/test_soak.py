@@ -13,10 +13,11 @@ import numpy as np
 from measures import native_threads, open_files, rss_mb
 
 from app.engine.drawing import draw_pose, overlay_heatmap
+from app.engine.drawn_figure import SYNTHETIC_SOURCE
+from app.engine.open_media import open_source
 from app.engine.output import JsonLinesWriter, pose_record
 from app.engine.pipeline import PipelineOptions, PosePipeline
 from app.engine.reader import FrameReader
-from app.engine.sources import SYNTHETIC_SOURCE, open_source
 from app.model.checkpoint import load_checkpoint
 from app.model.predictors import create_predictor
 from app.pose.affine import crop_matrix, invert_affine

@@ -18,6 +18,7 @@ import torch.multiprocessing as mp
 from scipy.io import savemat
 
 from app.cli import main
+from app.engine.image_files import read_image
 from app.engine.pipeline import PipelineOptions, PosePipeline
 from app.engine.sources import Frame
 from app.model.checkpoint import load_checkpoint
@@ -32,7 +33,6 @@ from app.train.data import (
     LspTrainingSet,
     load_annotations,
     make_sample,
-    read_image,
     sample_frame_edge,
     split_validation,
 )

@@ -1,5 +1,5 @@
 """Measuring speed: the model alone, the whole live pipeline (following a person, and finding
-one), the variants, and long runs.
+one), and the variants.  (Long runs are app/engine/soak.py's.)
 
 Speed is judged here, never by timed unit tests: every figure is a median over many frames
 after a warm-up, and the report says what machine it came from.
@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import platform
 import resource
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -21,9 +20,11 @@ import torch
 
 from app.engine.charts import draw_line_chart
 from app.engine.drawing import draw_pose
+from app.engine.drawn_figure import SYNTHETIC_SOURCE
+from app.engine.frame_run import FrameRun
+from app.engine.open_media import open_source
 from app.engine.pipeline import PipelineOptions, PosePipeline
-from app.engine.reader import FrameReader
-from app.engine.sources import SYNTHETIC_SOURCE, Frame, open_source
+from app.engine.sources import Frame
 from app.model.checkpoint import LoadedModel
 from app.model.devices import DeviceError, cpu_supports_bf16, device_name
 from app.model.predictors import Predictor, create_predictor, describe_runtime
@@ -141,19 +142,19 @@ def acquisition_latency(pipeline: PosePipeline, image: np.ndarray, stacks: int,
 
 def live_frames(pipeline: PosePipeline, media: str, options: PipelineOptions, count: int
                 ) -> Iterator[tuple[int, dict[str, float]]]:
-    """The app's loop, ``count`` times: read (on its own thread, looping the media), crop,
-    model, decode, smooth, draw (on a copy, as the window does).  Yields each frame's index
-    and its milliseconds per stage (:data:`STAGES`) once it is drawn, with the reader still
-    running, so callers measure between frames."""
+    """The app's loop (a FrameRun, looping the media), ``count`` times: read, crop, model,
+    decode, smooth, draw (on a copy, as the window does).  Yields each frame's index and its
+    milliseconds per stage (:data:`STAGES`) once it is drawn, with the reader still running,
+    so callers measure between frames."""
     skeleton = pipeline.spec.skeleton
-    with FrameReader(open_source(media, loop=True)) as reader:
+    with FrameRun(open_source(media, loop=True), pipeline, options) as run:
         for index in range(count):
             started = time.perf_counter()
-            frame = reader.next(timeout=10)
+            frame = run.read(timeout=10)
             if frame is None:
                 raise RuntimeError(f"{media}: no frame within 10 s")
             read = time.perf_counter()
-            result = pipeline.process(frame, options)
+            result = run.process(frame)
             processed = time.perf_counter()
             draw_pose(frame.image.copy(), result.keypoints, result.confidences, skeleton)
             drawn = time.perf_counter()
@@ -360,52 +361,3 @@ def plot_report(report: BenchReport, path: str | Path) -> None:
         path, f"frames/s against stacks ({report.device}, {report.input_size[0]}x"
               f"{report.input_size[1]})",
         x_ticks=stacks, y_ticks=range(0, int(best // step + 2) * step, step), markers=True)
-
-
-@dataclass(frozen=True)
-class SoakResult:
-    frames: int
-    rss_after_warmup_mb: float
-    rss_end_mb: float
-    threads_after_warmup: int
-    threads_end: int
-    open_files_after_warmup: int
-    open_files_end: int
-
-    @property
-    def rss_growth_mb(self) -> float:
-        return self.rss_end_mb - self.rss_after_warmup_mb
-
-
-def resident_mb() -> float:
-    """Current resident memory (Linux /proc; the peak elsewhere)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return peak_memory_mb()
-
-
-def open_files() -> int:
-    try:
-        return len(os.listdir("/proc/self/fd"))
-    except OSError:
-        return -1
-
-
-def soak(pipeline: PosePipeline, media: str | None, frames: int, warmup: int = 100,
-         progress: Callable[[int], None] | None = None) -> SoakResult:
-    """Run ``frames`` frames (after ``warmup``) and compare memory, threads and files."""
-    media = media or SYNTHETIC_SOURCE
-    baseline = end = (0.0, 0, 0)
-    for index, _ in live_frames(pipeline, media, PipelineOptions(keep_heatmaps=True),
-                             warmup + frames):
-        if index == warmup - 1:
-            baseline = (resident_mb(), threading.active_count(), open_files())
-        if index == warmup + frames - 1:
-            end = (resident_mb(), threading.active_count(), open_files())
-        if progress and index % 100 == 0:
-            progress(index)
-    return SoakResult(frames, baseline[0], end[0], baseline[1], end[1], baseline[2], end[2])

@@ -12,7 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.engine.sources import IMAGE_EXTENSIONS, SourceError, UnreadableImage, read_image
+from app.engine.image_files import IMAGE_EXTENSIONS, UnreadableImage, read_image
+from app.engine.sources import SourceError, quiet_ffmpeg
 
 
 def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -30,6 +31,7 @@ def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def write_clip(frames: Iterable[np.ndarray], path: str | Path, fps: float,
                size: tuple[int, int]) -> int:
     """Write BGR frames of ``size`` as an MP4 (mp4v); returns how many were written."""
+    quiet_ffmpeg()
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
     if not writer.isOpened():
         raise OSError(f"{path}: cannot write an MP4 here")

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.engine.benchmark import end_to_end, other_cpu_runtime
+from app.engine.drawn_figure import SYNTHETIC_SOURCE
 from app.engine.pipeline import PosePipeline
-from app.engine.sources import SYNTHETIC_SOURCE
 from app.model.checkpoint import LoadedModel
 from app.model.predictors import Predictor, describe_runtime
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.atomic_write import AtomicFile, final_target, written_as_is
-from app.engine.sources import IMAGE_EXTENSIONS
+from app.engine.image_files import IMAGE_EXTENSIONS
 
 # Outputs under these are the kernel's views, where no file can be made (checked before the
 # model loads); the descriptors of /proc/self/fd are streams, written as they are.

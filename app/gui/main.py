@@ -164,7 +164,8 @@ def run_self_test(media: str | None, checkpoint: str | None = None, device: str 
 def self_test_source(media: str | None) -> str:
     """``media``, else the first camera, else the app's own frames (saying why no camera)."""
     from app.engine.camera_access import camera_refusal
-    from app.engine.sources import SYNTHETIC_SOURCE, list_cameras
+    from app.engine.drawn_figure import SYNTHETIC_SOURCE
+    from app.engine.open_media import list_cameras
 
     if media:
         return media

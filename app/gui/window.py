@@ -26,10 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.engine.image_files import IMAGE_EXTENSIONS
 from app.engine.output import OutputError, write_snapshot
 from app.engine.pipeline import PipelineOptions
 from app.engine.search_geometry import PersonChoice
-from app.engine.sources import IMAGE_EXTENSIONS
 from app.gui.compose import ALL_JOINTS, ViewState, compose_frame, stack_maps
 from app.gui.heatmap_panel import HeatmapPanel
 from app.gui.messages import Panel, WayOn, failure_notice, no_camera_panel

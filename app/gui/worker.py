@@ -13,8 +13,6 @@ is the back-pressure's: a GUI that has not drawn the last reports holds the work
 
 from __future__ import annotations
 
-import time
-from collections import deque
 from dataclasses import dataclass, replace
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -22,29 +20,19 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from app.engine.frame_run import FrameRun, SourceInfo
+from app.engine.open_media import list_cameras, open_source
 from app.engine.output import OutputError, PoseRecorder
-from app.engine.pipeline import (
-    PipelineOptions,
-    PosePipeline,
-    PoseResult,
-)
-from app.engine.reader import FrameReader
+from app.engine.pipeline import PipelineOptions, PosePipeline, PoseResult
+from app.engine.playback_clock import PlaybackClock
+from app.engine.recording import finish_recording, start_recording
 from app.engine.search_geometry import PersonChoice
-from app.engine.sources import (
-    SYNTHETIC_SOURCE,
-    Frame,
-    FrameSource,
-    SourceError,
-    list_cameras,
-    open_source,
-)
+from app.engine.sources import Frame, FrameSource, SkippedFile, SourceError
 from app.model.checkpoint import LoadedModel, load_model
 from app.model.devices import CPU_THROUGH_TORCH, DeviceError, device_choice, split_device
 from app.model.predictors import create_predictor
 from app.model.spec import CheckpointError, ModelSpec
 
-# A still image is re-run at this rate, so changes of stacks or options show at once.
-STILL_IMAGE_FPS = 10.0
 # Reports sent to the GUI and not yet drawn: past this many the worker waits (looking again
 # every few ms) instead of reading on, so a GUI slower than the model (a huge photo, a busy
 # machine) drops camera frames or slows a file down, instead of queueing frames without end.
@@ -97,17 +85,6 @@ class ModelInfo:
 
 
 @dataclass(frozen=True)
-class SourceInfo:
-    description: str
-    is_live: bool
-    frame_count: int | None
-    fps: float | None
-    size: tuple[int, int]
-    path: str | None = None  # the file or folder, which no output may overwrite
-    independent_frames: bool = False  # photos of a folder: each searched afresh
-
-
-@dataclass(frozen=True)
 class FrameReport:
     """A finished frame for the GUI: the true (unmirrored) image and its pose.
 
@@ -123,7 +100,9 @@ class FrameReport:
 
 
 class PoseWorker(QObject):
-    """Owns the source, the model and the recording; runs in its own thread."""
+    """Owns the model, the recording and the run through the media (a FrameRun, which reads,
+    processes and records); runs in its own thread, and keeps the pace, the back-pressure
+    and the playback."""
 
     frame_ready = Signal(object)  # FrameReport
     model_loaded = Signal(object)  # ModelInfo
@@ -143,27 +122,21 @@ class PoseWorker(QObject):
         self._options = PipelineOptions()
         self._loaded: LoadedModel | None = None
         self._pipeline: PosePipeline | None = None
-        self._reader: FrameReader | None = None
-        self._source_info: SourceInfo | None = None
+        self._run: FrameRun | None = None
+        self._source_info: SourceInfo | None = None  # the last media opened
         self._loop = True
         self._playback = Playback.PAUSED
         self._last_frame: Frame | None = None
         self._request: SourceRequest | None = None
-        self._clock_start = 0.0
-        self._media_start = 0.0
-        self._frame_times: deque[float] = deque(maxlen=30)
+        self._clock = PlaybackClock()
         self._recorder: PoseRecorder | None = None
         self._timer: QTimer | None = None
         self._in_flight = 0  # frame reports emitted and not yet drawn by the GUI
-        self._skips_reported = 0  # of the source's skipped files
 
     @Slot()
     def report_shown(self) -> None:
         """The GUI has drawn a report (a queued signal: the count lives in this thread only)."""
         self._in_flight = max(0, self._in_flight - 1)
-
-    def _gui_is_behind(self) -> bool:
-        return self._in_flight >= MAX_REPORTS_IN_FLIGHT
 
     # -- life cycle ---------------------------------------------------------------------------
     @Slot()
@@ -208,6 +181,8 @@ class PoseWorker(QObject):
         predictor = create_predictor(loaded, device, runtime=runtime)
         self._loaded, self._device = loaded, choice
         self._pipeline = PosePipeline(predictor)
+        if self._run is not None:
+            self._run.pipeline = self._pipeline
         stacks = self._options.stacks
         if stacks is not None and stacks > loaded.spec.config.stacks:
             self._options = replace(self._options, stacks=None)
@@ -221,6 +196,8 @@ class PoseWorker(QObject):
     @Slot(object)
     def set_options(self, options: PipelineOptions) -> None:
         self._options = options
+        if self._run is not None:
+            self._run.options = options
         if self._pipeline is not None and not options.tracking:
             self._pipeline.reset()
         self._rerun_if_paused()
@@ -264,12 +241,12 @@ class PoseWorker(QObject):
 
     @Slot(bool)
     def set_playing(self, playing: bool) -> None:
-        if playing and self._reader is not None and self._reader.finished and self._request:
+        if playing and self._run is not None and self._run.finished and self._request:
             self.open_source(self._request)  # Play at the end of a file plays it again
             return
-        playing = playing and self._reader is not None
+        playing = playing and self._run is not None
         self._playback = Playback.PLAYING if playing else Playback.PAUSED
-        self._restart_clock()
+        self._clock.restart()
         self.playing_changed.emit(playing)
         self._schedule(0)
 
@@ -282,18 +259,14 @@ class PoseWorker(QObject):
 
     @Slot(str)
     def start_recording(self, base_path: str) -> None:
-        """Annotated MP4 and keypoints JSON lines, ``base_path`` + .mp4 / .jsonl, checked as
-        ``infer`` checks its outputs; each replaces its file only when the recording ends."""
+        """Annotated MP4 and keypoints JSON lines: see app.engine.recording."""
         self.stop_recording()
-        info = self._source_info
-        keypoints, video = base_path + ".jsonl", base_path + ".mp4"
         try:
-            PoseRecorder.check(keypoints, video, inputs=[info.path] if info and info.path else [])
-            self._recorder = PoseRecorder(keypoints, video, info.fps if info else None)
+            self._set_recorder(start_recording(base_path, self._source_info))
         except OutputError as error:
             self.failed.emit(Failure.OUTPUT, str(error))
             return
-        self.recording_changed.emit(True, f"Recording to {video}")
+        self.recording_changed.emit(True, f"Recording to {base_path}.mp4")
 
     @Slot()
     def stop_recording(self) -> None:
@@ -301,50 +274,40 @@ class PoseWorker(QObject):
             self.failed.emit(Failure.OUTPUT, problem)
 
     def _end_recording(self) -> str | None:
-        """Finish both files and keep them, unless nothing was recorded; what went wrong, if
-        anything."""
+        """Finish the recording, if any; what went wrong, if anything."""
         if self._recorder is None:
             return None
-        recorder, self._recorder = self._recorder, None
+        recorder = self._recorder
+        self._set_recorder(None)
         try:
-            recorder.close(recorder.lines > 0)  # closed already if a file failed: as it was
+            status = finish_recording(recorder)
         except OutputError as error:
             self.recording_changed.emit(False, "The recording could not be saved")
             return str(error)
-        assert recorder.video is not None
-        if recorder.kept:
-            status = (f"Saved {recorder.frames} frames to {recorder.video.path} and "
-                      f"{recorder.keypoints.path}")
-        elif recorder.frames:  # a failed file's recorder could not keep them
-            status = "The recording could not be saved"
-        else:
-            status = "Recording stopped before its first frame: nothing was saved"
         self.recording_changed.emit(False, status)
         return None
 
+    def _set_recorder(self, recorder: PoseRecorder | None) -> None:
+        self._recorder = recorder
+        if self._run is not None:
+            self._run.recorder = recorder
+
     # -- the frame loop -----------------------------------------------------------------------
     def _start_reading(self, source: FrameSource) -> None:
-        self._reader = FrameReader(source)
+        self._run = FrameRun(source, self._pipeline, self._options, self._recorder,
+                             self._recording_failed)
         self._last_frame = None
-        self._skips_reported = 0
-        spec = self._request.spec if self._request else None
-        path = None if source.is_live or spec in (None, SYNTHETIC_SOURCE) else spec
-        self._source_info = SourceInfo(source.description, source.is_live, source.frame_count,
-                                       source.fps, source.size, path, source.independent_frames)
+        self._source_info = self._run.info
         if self._pipeline is not None:
             self._pipeline.reset()
-        self._frame_times.clear()
+        self._clock.forget_rate()
         self.source_opened.emit(self._source_info)
         self.set_playing(True)
 
     def _close_source(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
-
-    def _restart_clock(self) -> None:
-        self._clock_start = time.monotonic()
-        self._media_start = -1.0
+        if self._run is not None:
+            self._run.close()
+            self._run = None
 
     def _schedule(self, delay_ms: int) -> None:
         if self._timer is not None and not self._timer.isActive():
@@ -352,9 +315,10 @@ class PoseWorker(QObject):
 
     @Slot()
     def _tick(self) -> None:
-        if self._reader is None or self._pipeline is None or self._playback is Playback.PAUSED:
+        run = self._run
+        if run is None or self._pipeline is None or self._playback is Playback.PAUSED:
             return
-        if self._gui_is_behind():
+        if self._in_flight >= MAX_REPORTS_IN_FLIGHT:  # the GUI is behind
             self._schedule(BACKPRESSURE_POLL_MS)
             return
         if self._playback is Playback.RERUNNING:
@@ -363,15 +327,15 @@ class PoseWorker(QObject):
                 self._process(self._last_frame, record=False)  # not a new frame
             return
         try:
-            frame = self._reader.next(timeout=1.0)
+            frame = run.read(timeout=1.0)
         except SourceError as error:
             self._close_source()
             self.set_playing(False)
             self.failed.emit(Failure.SOURCE, str(error))
             return
         if frame is None:
-            if self._reader.finished:
-                self._report_skipped(None)
+            if run.finished:
+                self._say_skipped(run.take_skipped_at_end())
                 self.set_playing(False)
                 self.source_finished.emit()
             else:
@@ -379,40 +343,28 @@ class PoseWorker(QObject):
             return
         if self._playback is Playback.STEPPING:
             self._playback = Playback.PAUSED
-        self._report_skipped(frame.index)
+        self._say_skipped(frame.skipped)
         self._last_frame = frame
         self._process(frame)
 
-    def _report_skipped(self, before: int | None) -> None:
-        """Say which photos of a folder were passed over (up to frame ``before``), and why;
-        a recording lists them too."""
-        assert self._reader is not None
-        for skip in self._reader.source.skipped_before(before, self._skips_reported):
-            self._skips_reported += 1
+    def _say_skipped(self, skipped: tuple[SkippedFile, ...]) -> None:
+        """Which photos of a folder were passed over, and why (the run has recorded them)."""
+        for skip in skipped:
             self.file_skipped.emit(f"Skipped {skip.name}: {skip.reason}")
-            if self._recorder is not None:
-                try:
-                    self._recorder.record_skipped(skip)
-                except OutputError as error:
-                    self._recording_failed(error)
 
     def _process(self, frame: Frame, record: bool = True) -> None:
-        assert self._pipeline is not None and self._reader is not None
-        if self._source_info is not None and self._source_info.independent_frames:
-            self._pipeline.reset()  # a photo of its own: searched whole, never tracked into
+        assert self._run is not None
         try:
-            result = self._pipeline.process(frame, self._options)
+            result = self._run.process(frame, record)
         except Exception as error:  # one bad frame must not stop the worker
             self._frame_failed(frame, error)
             return
-        self._frame_times.append(time.monotonic())
-        if record:
-            self._record(frame, result)
+        self._clock.frame_shown()
         self._in_flight += 1
-        self.frame_ready.emit(FrameReport(frame.image, result, self._fps(),
-                                          self._reader.dropped))
+        self.frame_ready.emit(FrameReport(frame.image, result, self._clock.fps,
+                                          self._run.dropped))
         if self._playback is Playback.PLAYING:
-            self._schedule(self._delay_until_next(frame.timestamp))
+            self._schedule(self._clock.delay_ms(frame.timestamp, self._source_info))
 
     def _frame_failed(self, frame: Frame, error: Exception) -> None:
         """Off the GPU after any failure there (out of memory, a lost device); on the CPU,
@@ -430,30 +382,6 @@ class PoseWorker(QObject):
             return
         self.set_playing(False)
         self.failed.emit(Failure.FRAME, f"{detail}; playback is paused")
-
-    def _fps(self) -> float:
-        if len(self._frame_times) < 2:
-            return 0.0
-        return (len(self._frame_times) - 1) / (self._frame_times[-1] - self._frame_times[0])
-
-    def _delay_until_next(self, timestamp: float) -> int:
-        """Files play at their own speed (or slower, never faster); cameras as fast as they can."""
-        info = self._source_info
-        if info is None or info.is_live:
-            return 0
-        fps = info.fps or STILL_IMAGE_FPS
-        if self._media_start < 0 or timestamp < self._media_start:  # started, or looped
-            self._clock_start, self._media_start = time.monotonic(), timestamp
-        due = self._clock_start + (timestamp - self._media_start) + 1.0 / fps
-        return int(1000 * (due - time.monotonic()))
-
-    def _record(self, frame: Frame, result: PoseResult) -> None:
-        if self._recorder is None or self._loaded is None:
-            return
-        try:
-            self._recorder.record(frame, result, self._loaded.spec.skeleton)
-        except OutputError as error:
-            self._recording_failed(error)
 
     def _recording_failed(self, error: OutputError) -> None:
         """The recorder has ended itself, keeping what it could, and its error says what."""

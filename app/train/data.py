@@ -20,7 +20,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from app.engine.sources import IMAGE_EXTENSIONS, read_image
+from app.engine.image_files import IMAGE_EXTENSIONS, read_image
 from app.pose.affine import (
     PERSON_BOX_MARGIN,
     CropBox,

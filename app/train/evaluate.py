@@ -8,13 +8,14 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from app.engine.image_files import read_image
 from app.engine.pipeline import PipelineOptions, PosePipeline, PoseResult
 from app.engine.sources import FALLBACK_FPS, Frame
 from app.model.predictors import Predictor
 from app.pose.affine import apply_affine, crop_matrix, warp_crop
 from app.pose.metrics import mirrored_hits, pck_hits, pck_percent, torso_diameters
 from app.pose.skeleton import Skeleton
-from app.train.data import Annotation, ground_truth_box, read_image
+from app.train.data import Annotation, ground_truth_box
 
 
 @dataclass

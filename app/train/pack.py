@@ -16,12 +16,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.engine.image_files import read_image
 from app.train.data import (
     DatasetError,
     dataset_name,
     ground_truth_box,
     load_annotations,
-    read_image,
     read_joints_mat,
 )
 from app.train.teacher import TeacherTargets, cache_path

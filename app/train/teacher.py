@@ -23,9 +23,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from app.engine.image_files import read_image
 from app.pose.affine import CropBox, apply_affine, crop_matrix, invert_affine
 from app.pose.skeleton import LSP14
-from app.train.data import Annotation, dataset_name, ground_truth_box, load_annotations, read_image
+from app.train.data import Annotation, dataset_name, ground_truth_box, load_annotations
 
 # EfficientPose's 16 MPII maps, in LSP14's order (MPII's upper neck is LSP's neck; thorax and
 # pelvis have no LSP joint).
