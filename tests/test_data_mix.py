@@ -11,17 +11,14 @@ import pytest
 from app.cli import main
 from app.train.data import (
     Augmentation,
-    DatasetSplit,
     FrameEdge,
     LspTrainingSet,
     black_beyond,
     ground_truth_box,
-    held_out_count,
-    load_annotations,
     make_sample,
     paste_occluders,
-    split_dataset,
 )
+from app.train.datasets import DatasetSplit, held_out_count, load_annotations, split_dataset
 from app.train.trainer import StepBatches
 
 LSP = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "lsp"

@@ -16,15 +16,8 @@ from scipy.io import loadmat, savemat
 
 from app.pose.affine import CropBox, apply_affine, crop_matrix
 from app.pose.heatmaps import gaussian_heatmaps
-from app.train.data import (
-    Annotation,
-    DatasetSplit,
-    SoftTarget,
-    dataset_name,
-    ground_truth_box,
-    load_annotations,
-    make_sample,
-)
+from app.train.data import SoftTarget, ground_truth_box, make_sample
+from app.train.datasets import Annotation, DatasetSplit, dataset_name, load_annotations
 from app.train.guidance import (
     GuidanceRules,
     exchanged,

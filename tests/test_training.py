@@ -25,20 +25,19 @@ from app.model.checkpoint import load_checkpoint
 from app.model.predictors import create_predictor
 from app.pose.heatmaps import decode_heatmaps
 from app.pose.skeleton import LSP14
+from app.train.card import slice_figure
 from app.train.config import TrainConfig
 from app.train.data import (
-    Annotation,
     Augmentation,
     FrameEdge,
     LspTrainingSet,
-    load_annotations,
     make_sample,
     sample_frame_edge,
-    split_validation,
 )
+from app.train.datasets import Annotation, load_annotations, split_validation
 from app.train.evaluate import framing_check, measurable, predict_live, score, webcam_window
 from app.train.pack import pack_dataset
-from app.train.publish import Ablation, PublishRefused, best_record, publish_verdict, slice_figure
+from app.train.publish import Ablation, PublishRefused, best_record, publish_verdict
 from app.train.report import training_curves
 from app.train.stages import describe_stages, stages_of
 from app.train.trainer import Trainer, heatmap_loss, learning_rate

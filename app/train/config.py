@@ -37,7 +37,7 @@ class TrainConfig:
     epochs: int = 100
     foreground_weight: float = 10.0
     ema_decay: float = 0.999
-    held_out: list[int] | None = None  # per dataset; None: each dataset's own (data.HELD_OUT)
+    held_out: list[int] | None = None  # per dataset; None: each dataset's own (datasets.HELD_OUT)
     eval_every: int = 500
     save_every: int = 100
     seed: int = 0

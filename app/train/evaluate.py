@@ -15,7 +15,8 @@ from app.model.predictors import Predictor
 from app.pose.affine import apply_affine, crop_matrix, warp_crop
 from app.pose.metrics import mirrored_hits, pck_hits, pck_percent, torso_diameters
 from app.pose.skeleton import Skeleton
-from app.train.data import Annotation, ground_truth_box
+from app.train.data import ground_truth_box
+from app.train.datasets import Annotation
 
 
 @dataclass

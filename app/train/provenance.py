@@ -14,7 +14,7 @@ import torch
 
 from app.model.devices import device_name
 from app.train.config import TrainConfig
-from app.train.data import DatasetSplit
+from app.train.datasets import DatasetSplit
 from app.train.run_state import RunState
 
 # Settings of where and how long a run ran, not of how its weights were made.

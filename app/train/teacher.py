@@ -23,10 +23,12 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from app.atomic_write import AtomicFile
 from app.engine.image_files import read_image
 from app.pose.affine import CropBox, apply_affine, crop_matrix, invert_affine
 from app.pose.skeleton import LSP14
-from app.train.data import Annotation, dataset_name, ground_truth_box, load_annotations
+from app.train.data import ground_truth_box
+from app.train.datasets import Annotation, dataset_name, load_annotations
 
 # EfficientPose's 16 MPII maps, in LSP14's order (MPII's upper neck is LSP's neck; thorax and
 # pelvis have no LSP joint).
@@ -120,10 +122,9 @@ class TeacherTargets:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.stem + ".partial.npz")
-        np.savez_compressed(partial, **{name: getattr(self, name)
-                                        for name in self.__dataclass_fields__})
-        partial.replace(path)
+        with AtomicFile(path) as file:  # its temporary ends in .npz, so numpy adds no ending
+            np.savez_compressed(file.path, **{name: getattr(self, name)
+                                              for name in self.__dataclass_fields__})
 
     @classmethod
     def load(cls, path: Path) -> TeacherTargets:

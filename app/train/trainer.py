@@ -36,7 +36,8 @@ from app.model.predictors import HeatmapPredictor
 from app.pose.skeleton import LSP14
 from app.stop_signals import StopSignals, ignore_ctrl_c
 from app.train.config import TrainConfig
-from app.train.data import Augmentation, LspTrainingSet, split_dataset
+from app.train.data import Augmentation, LspTrainingSet
+from app.train.datasets import split_dataset
 from app.train.evaluate import ValidationSlice
 from app.train.guidance import teach_splits
 from app.train.provenance import Provenance
