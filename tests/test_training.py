@@ -221,6 +221,19 @@ def test_resume_reproduces_the_same_next_step(lspet_subset, tmp_path):
         torch.testing.assert_close(value, expected[key], rtol=1e-6, atol=1e-7)
 
 
+def test_last_pt_keeps_the_format_that_earlier_runs_resume_from(lspet_subset, tmp_path):
+    """A run started by earlier code goes on under this one: the keys stay these, and a save
+    leaves no temporary behind."""
+    trainer = Trainer(tiny_config(lspet_subset, tmp_path))
+    trainer.resume()
+    trainer.train_step()
+    trainer.save()
+    assert list(torch.load(tmp_path / "last.pt", weights_only=True)) == [
+        "config", "network", "ema", "optimizer", "scaler", "step", "warmup_from", "elapsed",
+        "best_pck", "history", "earlier_stages", "stage_start", "rng_torch"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt", "last.safetensors"]
+
+
 def test_the_last_step_of_the_schedule_is_always_validated(lspet_subset, tmp_path):
     trainer = Trainer(tiny_config(lspet_subset, tmp_path, epochs=1))  # eval_every 10,000
     trainer.resume()
