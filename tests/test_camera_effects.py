@@ -19,7 +19,8 @@ from app.train.camera_effects import (
     shallow_focus,
     webcam_effects,
 )
-from app.train.data import Augmentation, LspTrainingSet, load_annotations
+from app.train.data import Augmentation, LspTrainingSet
+from app.train.datasets import load_annotations
 
 
 @pytest.fixture(scope="module")

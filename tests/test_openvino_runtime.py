@@ -19,7 +19,8 @@ from app.model.devices import DeviceError
 from app.model.openvino_runtime import OpenVinoError, OpenVinoPredictor, conversion_key
 from app.model.predictors import create_predictor
 from app.pose.affine import warp_crop
-from app.train.data import ground_truth_box, held_out_count, load_annotations, split_validation
+from app.train.data import ground_truth_box
+from app.train.datasets import held_out_count, load_annotations, split_validation
 from app.train.evaluate import ValidationSlice
 
 LSP = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "lsp"

@@ -37,7 +37,6 @@ from app.engine.output_paths import (
     VIDEO,
     OutputError,
     check_outputs,
-    is_standard_output,  # noqa: F401  cli.py's import, until it reads output_paths
     replace_target,
     reserve_temporary,
 )

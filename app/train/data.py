@@ -26,16 +26,7 @@ from app.pose.affine import (
 from app.pose.codec import HeatmapCodec
 from app.pose.skeleton import LSP14
 from app.train.camera_effects import webcam_effects
-
-# DatasetError and the loaders stay importable here only until cli.py imports app.train.datasets.
-from app.train.datasets import (
-    Annotation,
-    DatasetError,  # noqa: F401
-    DatasetSplit,
-    held_out_count,  # noqa: F401
-    load_annotations,  # noqa: F401
-    split_validation,  # noqa: F401
-)
+from app.train.datasets import Annotation, DatasetSplit
 
 
 def ground_truth_box(annotation: Annotation) -> CropBox | None:
