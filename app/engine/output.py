@@ -41,7 +41,7 @@ from app.engine.output_paths import (
     reserve_temporary,
 )
 from app.engine.pipeline import PoseResult
-from app.engine.sources import FALLBACK_FPS, Frame, SkippedFile
+from app.engine.sources import FALLBACK_FPS, Frame, SkippedFile, quiet_ffmpeg
 from app.pose.skeleton import Skeleton
 
 # OpenCV's video encoder does not report a full disk: it drops frames, then cannot write the
@@ -184,6 +184,7 @@ class VideoWriter:
                               f"for a video (at least {MIN_VIDEO_SIDE}x{MIN_VIDEO_SIDE})")
         self._size = (width, height)
         self._file_on_disk = reserve_temporary(self.path)
+        quiet_ffmpeg()
         self._writer = cv2.VideoWriter(str(self._file_on_disk.path),
                                        cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height))
         if not self._writer.isOpened():
