@@ -133,8 +133,8 @@ def test_a_refused_camera_chosen_by_hand_names_the_setting(qtbot, window, monkey
     monkeypatch.setattr("app.gui.messages.camera_refusal", lambda: REFUSAL)
     failures = []
     window.worker_failed.connect(lambda kind, message: failures.append(kind))
-    window.camera_box.clear()
-    window.camera_box.addItem("Camera 7", 7)  # no such camera here
+    window.controls.camera_box.clear()
+    window.controls.camera_box.addItem("Camera 7", 7)  # no such camera here
     window.open_camera()
     qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
     assert window.video.message_title() == REFUSAL.title

@@ -133,18 +133,18 @@ def test_the_window_follows_a_click_shows_whom_and_escape_returns_to_automatic(
         qtbot.waitUntil(lambda: window.model is not None, timeout=WAIT_MS)
         window.open_path(str(image))
         qtbot.waitUntil(lambda: window.last_report is not None, timeout=WAIT_MS)
-        window.mirror_action.setChecked(True)
-        assert not window.automatic_action.isEnabled()
+        window.controls.mirror_action.setChecked(True)
+        assert not window.controls.automatic_action.isEnabled()
         qtbot.mouseClick(window.video, Qt.MouseButton.LeftButton,
                          pos=mirrored_position(window.video, frame.shape, runner.centre))
         qtbot.waitUntil(lambda: window.last_report.result.chosen, timeout=WAIT_MS)
         result = window.last_report.result
         assert result.found and runner.pck(result.keypoints) >= 0.6
-        assert window.automatic_action.isEnabled()
+        assert window.controls.automatic_action.isEnabled()
         assert window.video.person_box() == pytest.approx(result.box.as_xywh())
         assert "person you chose" in window.video.hint()
         qtbot.keyClick(window, Qt.Key.Key_Escape)
         qtbot.waitUntil(lambda: not window.last_report.result.chosen, timeout=WAIT_MS)
-        assert not window.automatic_action.isEnabled() and window.video.hint() == ""
+        assert not window.controls.automatic_action.isEnabled() and window.video.hint() == ""
     finally:
         window.stop_worker()

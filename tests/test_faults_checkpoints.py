@@ -64,7 +64,7 @@ def test_corrupt_checkpoint_while_running_keeps_the_running_model(
     window.open_path(str(lspet_clip))
     next_reports(qtbot, window)
     before = window.model
-    window.request_model.emit(str(path))
+    window.link.load_model.emit(str(path))
     qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
     assert failures[0][0] == "model" and str(path) in failures[0][1]
     assert window.model is before
@@ -77,7 +77,7 @@ def test_fault_checkpoint_with_other_joints_loads_and_draws_its_own(
     mpii = save_tiny(tmp_path / "mpii.safetensors", MPII16)
     window.open_path(str(lspet_clip))
     next_reports(qtbot, window)
-    window.request_model.emit(str(mpii))
+    window.link.load_model.emit(str(mpii))
     qtbot.waitUntil(lambda: window.model.spec.skeleton == MPII16, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: window.last_report.result.keypoints.shape == (16, 2),
                     timeout=WAIT_MS)
@@ -108,7 +108,7 @@ def test_fault_public_layout_with_missing_keys_names_them_in_the_window(
     del checkpoint["state_dict"]["model.module.outs.0.conv.weight"]
     path = tmp_path / "princeton.pth.tar"
     torch.save(checkpoint, path)
-    window.request_model.emit(str(path))
+    window.link.load_model.emit(str(path))
     qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
     kind, message = failures[0]
     assert kind == "model" and str(path) in message

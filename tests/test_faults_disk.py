@@ -43,7 +43,7 @@ def test_fault_disk_full_while_recording_stops_it_with_a_message(
     assert kind == "output" and "No space left on device" in message
     assert "the recording was stopped" in message
     qtbot.waitUntil(lambda: not window.recording, timeout=WAIT_MS)
-    assert not window.record_action.isChecked()
+    assert not window.controls.record_action.isChecked()
     next_reports(qtbot, window, 2)  # the app goes on
     assert not (tmp_path / "take.mp4").exists()  # no video frame without its keypoints
 

@@ -112,17 +112,19 @@ def test_fault_a_window_that_falls_behind_holds_the_worker_back(qtbot, tiny_chec
     """Reports not yet drawn stop the worker at MAX_REPORTS_IN_FLIGHT; each one drawn lets
     exactly one more through (the worker runs on this thread here, so its timer is driven
     by qtbot's waits and nothing else can acknowledge a report)."""
-    worker = worker_module.PoseWorker(str(tiny_checkpoint), "cpu")
+    worker = worker_module.PoseWorker()
     reports: list = []
     worker.frame_ready.connect(reports.append)
     worker.start()
+    worker.set_device("cpu")
+    worker.load_model(str(tiny_checkpoint))
     worker.open_source(worker_module.SourceRequest(str(lspet_image)))
     try:
         qtbot.waitUntil(lambda: len(reports) >= worker_module.MAX_REPORTS_IN_FLIGHT,
                         timeout=WAIT_MS)
         qtbot.wait(1500)  # fifteen ticks of a still image at 10 frames/s
         assert len(reports) == worker_module.MAX_REPORTS_IN_FLIGHT
-        worker.report_shown()
+        worker.acknowledge_report()
         qtbot.waitUntil(lambda: len(reports) > worker_module.MAX_REPORTS_IN_FLIGHT,
                         timeout=WAIT_MS)
         qtbot.wait(1000)
@@ -163,14 +165,14 @@ def test_fault_bad_media_is_a_message_in_the_window_and_a_good_file_plays_after(
 
 
 def test_fault_video_that_ends_pauses_with_a_message(qtbot, window, failures, lspet_clip):
-    window.loop_action.setChecked(False)
+    window.controls.loop_action.setChecked(False)
     messages = []
     window.statusBar().messageChanged.connect(messages.append)
     window.open_path(str(lspet_clip))
     qtbot.waitUntil(lambda: any("End of the file" in m for m in messages), timeout=WAIT_MS)
     assert not window.playing and failures == []
     assert window.last_report is not None  # the last frame stays on screen
-    window.request_playing.emit(True)  # Play at the end plays it again
+    window.link.set_playing.emit(True)  # Play at the end plays it again
     next_reports(qtbot, window)
 
 

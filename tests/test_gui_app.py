@@ -32,7 +32,7 @@ def test_a_clip_plays_with_skeleton_and_status(qtbot, window, lspet_clip):
 def test_the_stacks_control_changes_what_runs(qtbot, window, lspet_clip):
     open_media(window, lspet_clip)
     assert next_reports(qtbot, window)[-1].result.stacks == 2
-    window.stacks_box.setValue(1)
+    window.controls.stacks_box.setValue(1)
     qtbot.waitUntil(lambda: window.last_report.result.stacks == 1, timeout=WAIT_MS)
     assert "1 stack" in window.status.text()
 
@@ -40,17 +40,17 @@ def test_the_stacks_control_changes_what_runs(qtbot, window, lspet_clip):
 def test_a_paused_frame_is_shown_again_with_new_options(qtbot, window, lspet_clip):
     open_media(window, lspet_clip)
     next_reports(qtbot, window)
-    window.request_playing.emit(False)
+    window.link.set_playing.emit(False)
     qtbot.waitUntil(lambda: not window.playing, timeout=WAIT_MS)
     paused = window.last_report
-    window.stacks_box.setValue(1)
+    window.controls.stacks_box.setValue(1)
     again = next_reports(qtbot, window)[-1]
     assert again.result.stacks == 1
     assert again.result.frame_index == paused.result.frame_index
 
 
 def test_play_at_the_end_of_a_file_plays_it_again(qtbot, window, lspet_clip):
-    window.loop_action.setChecked(False)
+    window.controls.loop_action.setChecked(False)
     open_media(window, lspet_clip)
     qtbot.waitUntil(lambda: window.last_report is not None
                     and window.last_report.result.frame_index == 11 and not window.playing,
@@ -96,18 +96,18 @@ def test_heatmaps_are_not_kept_when_no_view_needs_them(qtbot, window, lspet_clip
 
 def test_a_recording_plays_back_with_every_frame_and_its_keypoints(
         qtbot, window, lspet_clip, tmp_path):
-    window.loop_action.setChecked(False)
+    window.controls.loop_action.setChecked(False)
     open_media(window, lspet_clip)
     next_reports(qtbot, window)
-    window.request_playing.emit(False)
+    window.link.set_playing.emit(False)
     qtbot.waitUntil(lambda: not window.playing, timeout=WAIT_MS)
     base = str(tmp_path / "take")
     window.start_recording(base)
     qtbot.waitUntil(lambda: window.recording, timeout=WAIT_MS)
     for _ in range(5):
-        window.request_step.emit()
+        window.link.step.emit()
         next_reports(qtbot, window)
-    window.request_stop_recording.emit()
+    window.link.stop_recording.emit()
     qtbot.waitUntil(lambda: not window.recording, timeout=WAIT_MS)
     with open(base + ".jsonl", encoding="utf-8") as file:
         lines = [json.loads(line) for line in file]
@@ -156,7 +156,7 @@ def test_a_mirrored_view_keeps_the_true_frame_for_the_model_and_snapshots(
         qtbot, window, lspet_image, tmp_path):
     open_media(window, lspet_image)
     next_reports(qtbot, window)
-    window.mirror_action.setChecked(True)
+    window.controls.mirror_action.setChecked(True)
     report = next_reports(qtbot, window)[-1]
     assert window.video.is_mirrored()
     np.testing.assert_array_equal(report.image, cv2.imread(str(lspet_image)))
@@ -180,9 +180,9 @@ def test_fault_closing_during_inference_leaves_no_worker_thread(qtbot, tiny_chec
     win = MainWindow(str(tiny_checkpoint), "cpu", settings=settings)
     win.show()
     qtbot.waitUntil(lambda: win.model is not None, timeout=WAIT_MS)
-    win.request_source.emit(SourceRequest(str(lspet_clip)))
+    win.link.open_source.emit(SourceRequest(str(lspet_clip)))
     next_reports(qtbot, win)
-    thread: QThread = win.thread_
+    thread: QThread = win.link.worker_thread
     win.close()
     assert thread.isFinished()
     assert settings.value("stacks", type=int) == 2

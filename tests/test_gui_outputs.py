@@ -67,7 +67,7 @@ def test_recording_over_the_clip_being_played_is_refused(qtbot, window, lspet_cl
 
 
 def pause(qtbot, window) -> None:
-    window.request_playing.emit(False)
+    window.link.set_playing.emit(False)
     qtbot.waitUntil(lambda: not window.playing, timeout=WAIT_MS)
 
 
@@ -76,18 +76,18 @@ def test_an_earlier_recording_is_kept_until_the_new_one_is_saved(qtbot, window, 
     take_video, take_json = tmp_path / "take.mp4", tmp_path / "take.jsonl"
     take_video.write_bytes(b"yesterday's video")
     take_json.write_text("yesterday's keypoints\n")
-    window.loop_action.setChecked(False)
+    window.controls.loop_action.setChecked(False)
     window.open_path(str(lspet_clip))
     next_reports(qtbot, window)
     pause(qtbot, window)
     window.start_recording(str(tmp_path / "take"))
     qtbot.waitUntil(lambda: window.recording, timeout=WAIT_MS)
     for _ in range(3):
-        window.request_step.emit()
+        window.link.step.emit()
         next_reports(qtbot, window)
     assert take_video.read_bytes() == b"yesterday's video"  # until the recording ends
     assert take_json.read_text() == "yesterday's keypoints\n"
-    window.request_stop_recording.emit()
+    window.link.stop_recording.emit()
     qtbot.waitUntil(lambda: not window.recording, timeout=WAIT_MS)
     lines = [json.loads(line) for line in take_json.read_text().splitlines()]
     assert len(lines) == video_frames(take_video) == 3
@@ -106,7 +106,7 @@ def test_a_recording_stopped_before_its_first_frame_changes_nothing(qtbot, windo
     pause(qtbot, window)
     window.start_recording(str(tmp_path / "take"))
     qtbot.waitUntil(lambda: window.recording, timeout=WAIT_MS)
-    window.request_stop_recording.emit()
+    window.link.stop_recording.emit()
     qtbot.waitUntil(lambda: not window.recording, timeout=WAIT_MS)
     assert "nothing was saved" in messages[-1]
     assert take_video.read_bytes() == b"yesterday's video"

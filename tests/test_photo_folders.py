@@ -136,8 +136,8 @@ def test_the_window_plays_a_folder_photo_by_photo_and_says_what_it_skipped(
     window = make_window(qtbot, model, tmp_path / "settings.ini")
     try:
         skipped: list[str] = []
-        window.worker.file_skipped.connect(skipped.append)
-        window.loop_action.setChecked(False)
+        window.link.worker.file_skipped.connect(skipped.append)
+        window.controls.loop_action.setChecked(False)
         window.open_path(str(mixed_folder))
         qtbot.waitUntil(lambda: len(skipped) == 2, timeout=WAIT_MS)
         assert skipped == [f"Skipped b.jpg: {NOT_MEDIA}", f"Skipped d.png: {TOO_LARGE}"]

@@ -93,7 +93,7 @@ def test_a_signal_to_the_app_closes_it_and_saves_the_recording(qtbot, tiny_check
         qtbot.waitUntil(lambda: window.recording, timeout=30_000)
         next_reports(qtbot, window, 3)
         os.kill(os.getpid(), number)
-        qtbot.waitUntil(lambda: window.thread_.isFinished(), timeout=30_000)
+        qtbot.waitUntil(lambda: window.link.worker_thread.isFinished(), timeout=30_000)
     finally:
         stop.restore()
         window.stop_worker()

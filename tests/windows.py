@@ -16,11 +16,11 @@ WAIT_MS = 30_000  # generous: a background training run may hold both cores
 def next_reports(qtbot, window, count: int = 1) -> list:
     """The next ``count`` frame reports the window draws."""
     reports = []
-    window.frame_shown.connect(reports.append)
+    window.frame_displayed.connect(reports.append)
     try:
         qtbot.waitUntil(lambda: len(reports) >= count, timeout=WAIT_MS)
     finally:
-        window.frame_shown.disconnect(reports.append)
+        window.frame_displayed.disconnect(reports.append)
     return reports
 
 

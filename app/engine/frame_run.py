@@ -57,29 +57,50 @@ class Step:
 class FrameRun:
     """``source`` through ``pipeline`` with ``options``, into ``recorder`` when there is one.
 
-    The pipeline, the options and the recorder may be replaced between frames: the app
-    changes device, options and recording while it plays, and opens media before a model
-    that failed to load is replaced (the pipeline comes before the first frame is processed).
-    ``recording_failed`` hears of a recording that ended itself (see PoseRecorder.record);
-    without it, that OutputError is raised.  Iterating gives every frame to the end; the app
-    reads and processes each itself, to pace them, to pause, and to run a paused frame again.
+    The run is the one owner of these four, and any of them may be replaced between frames:
+    the app keeps one run for as long as it runs, so it changes device, options, recording and
+    media (:meth:`open`) while it plays; it starts with no media and, until a model has
+    loaded, no pipeline (one comes before the first frame is processed).
+    ``recording_failed`` hears of a recording that ended itself (see PoseRecorder.record): the
+    recorder, closed with what it could keep, and why; without it, that OutputError is raised.
+    Iterating gives every frame to the end; the app reads and processes each itself, to pace
+    them, to pause, and to run a paused frame again.
     """
 
-    def __init__(self, source: FrameSource, pipeline: PosePipeline | None,
+    def __init__(self, source: FrameSource | None, pipeline: PosePipeline | None,
                  options: PipelineOptions | None = None, recorder: PoseRecorder | None = None,
-                 recording_failed: Callable[[OutputError], None] | None = None) -> None:
-        self.info = SourceInfo.of(source)  # before the reader's thread owns the source
+                 recording_failed: Callable[[PoseRecorder, OutputError], None] | None = None
+                 ) -> None:
         self.pipeline = pipeline
         self.options = options or PipelineOptions()
         self.recorder = recorder
         self._recording_failed = recording_failed
+        self.info: SourceInfo | None = None  # the media opened last, kept after it closes
+        self._reader: FrameReader | None = None
+        self._end_taken = False
+        if source is not None:
+            self.open(source)
+
+    def open(self, source: FrameSource) -> None:
+        """Reads ``source`` from now on, instead of the media before (closed): searched afresh,
+        as nothing followed there is in this one."""
+        self.close()
+        self.info = SourceInfo.of(source)  # before the reader's thread owns the source
         self._reader = FrameReader(source)
         self._end_taken = False
+        if self.pipeline is not None:
+            self.pipeline.reset()
+
+    @property
+    def is_open(self) -> bool:
+        """Whether there is media to read (none yet, or it was closed)."""
+        return self._reader is not None
 
     def read(self, timeout: float | None = None) -> Frame | None:
         """The next frame, the files passed over before it recorded; None when none came
         within ``timeout``, or at the end (then ``finished``).  Raises the source's
         SourceError."""
+        assert self._reader is not None, "media opened first"
         frame = self._reader.next(timeout)
         if frame is not None:
             self._record_skipped(frame.skipped)
@@ -91,6 +112,7 @@ class FrameRun:
         if not self.finished or self._end_taken:
             return ()
         self._end_taken = True
+        assert self._reader is not None
         skipped = self._reader.skipped_at_end
         self._record_skipped(skipped)
         return skipped
@@ -99,7 +121,7 @@ class FrameRun:
         """The pose of ``frame``, recorded unless ``record`` is false (a paused frame run again
         is no new frame).  Raises what the pipeline raises."""
         assert self.pipeline is not None, "a model before the first frame"
-        if self.info.independent_frames:
+        if self.info is not None and self.info.independent_frames:
             self.pipeline.reset()
         result = self.pipeline.process(frame, self.options)
         if record and self.recorder is not None:
@@ -117,16 +139,19 @@ class FrameRun:
     @property
     def finished(self) -> bool:
         """Whether the media has ended and its every frame been read."""
-        return self._reader.finished
+        return self._reader is not None and self._reader.finished
 
     @property
     def dropped(self) -> int:
         """Frames of a live source that a newer one replaced before they were read."""
-        return self._reader.dropped
+        return 0 if self._reader is None else self._reader.dropped
 
     def close(self) -> None:
-        """Stops the reader and closes the source; the recorder is its owner's to close."""
-        self._reader.close()
+        """Stops the reader and closes the source, if open; the recorder is its owner's to
+        close."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def __enter__(self) -> Self:
         return self
@@ -144,7 +169,8 @@ class FrameRun:
                 self._recording_ended(error)
 
     def _recording_ended(self, error: OutputError) -> None:
-        self.recorder = None
+        recorder, self.recorder = self.recorder, None
         if self._recording_failed is None:
             raise error
-        self._recording_failed(error)
+        assert recorder is not None
+        self._recording_failed(recorder, error)

@@ -3,16 +3,9 @@
 whose network stays behind this module, and run on whichever entry of the device list the user
 picks, giving a :class:`PosePipeline` to run frames through and a :class:`ModelInfo` to show.
 
-What the GUI switches to, name for name:
-
-- ``load_model(path)`` and keeping a ``LoadedModel``: ``PoseModel.load(path or None)``;
-- ``split_device`` + ``create_predictor`` + ``PosePipeline(...)`` + building ``ModelInfo`` in
-  the worker's ``_install``: ``pipeline, info = model.run_on(choice)``; ``info.note``, where
-  there is one, is the word the worker shows as a device failure;
-- the worker's own ``ModelInfo`` (and ``model_card.py``'s import of it): this module's;
-- choosing where to go after a frame failed (``_frame_failed``): :func:`fallback_choice`;
-- ``device_choices`` (the window's device list), ``CPU_THROUGH_TORCH``, ``DeviceError`` and
-  ``CheckpointError``: from here, re-exported on purpose: this module is the GUI's entry.
+After a failed frame, :func:`fallback_choice` says where to go next.  ``device_choices`` (the
+window's device list), ``CPU_THROUGH_TORCH``, ``DeviceError`` and ``CheckpointError`` are
+re-exported on purpose: this module is the GUI's entry.
 """
 
 from __future__ import annotations

@@ -130,12 +130,12 @@ def run_self_test(media: str | None, checkpoint: str | None = None, device: str 
         state.failure = f"timed out after {timeout_s:.0f} s with {state.frames} frames"
         loop.quit()
 
-    window.frame_shown.connect(on_frame)
+    window.frame_displayed.connect(on_frame)
     window.worker_failed.connect(on_failure)
     skipped: list[str] = []  # photos of a folder that cannot be read: said, not a failure
-    window.worker.file_skipped.connect(skipped.append)
+    window.link.worker.file_skipped.connect(skipped.append)
     QTimer.singleShot(int(timeout_s * 1000), give_up)
-    QTimer.singleShot(0, lambda: window.request_source.emit(SourceRequest(source)))
+    QTimer.singleShot(0, lambda: window.link.open_source.emit(SourceRequest(source)))
     loop.exec()
     if screenshot and not window.grab().save(screenshot):
         state.failure = state.failure or f"could not save the screenshot {screenshot}"

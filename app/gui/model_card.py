@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from html import escape
 
-from app.gui.worker import ModelInfo
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from app.engine.models import ModelInfo
 
 
 def accuracy_text(training: dict) -> str:
@@ -47,3 +50,12 @@ def model_card_html(info: ModelInfo) -> str:
     return (f"<h3>{escape(info.source.stem)}</h3><table cellspacing='6'>{body}</table>"
             "<p>Single person, 2D. Each stack's heatmaps are a full prediction: fewer stacks "
             "run faster, later stacks refine.</p>")
+
+
+def show_model_card(parent: QWidget, info: ModelInfo) -> None:
+    """The card in a dialog of its own, until the user closes it."""
+    box = QMessageBox(parent)
+    box.setWindowTitle("About the model")
+    box.setTextFormat(Qt.RichText)
+    box.setText(model_card_html(info))
+    box.exec()

@@ -8,6 +8,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.engine.drawing import stack_shade
+from app.gui.compose import ALL_JOINTS, stack_maps
 from app.gui.heatmap_panel import HeatmapTile
 from app.gui.images import bgr_to_qcolor
 
@@ -49,6 +50,16 @@ class RefinementView(QWidget):
         for tile, heatmap, confidence in zip(self._tiles, heatmaps, confidences, strict=True):
             tile.set_heatmap(heatmap, float(confidence))
         self._show_tiles(True)
+
+    def show_joint(self, stack_heatmaps: np.ndarray, joint: int | None,
+                   joint_names: tuple[str, ...]) -> None:
+        """``joint`` through the (K, J, H, W) stacks; with no single joint chosen, all joints
+        combined, so that the view shows what each stack adds from the first frame."""
+        if joint is None or joint == ALL_JOINTS:
+            title, joint = "All joints (click a joint's tile to follow it alone)", ALL_JOINTS
+        else:
+            title = joint_names[joint]
+        self.update_stacks(title, *stack_maps(stack_heatmaps, joint))
 
     def clear(self, message: str = WAITING_MESSAGE) -> None:
         """Show ``message`` instead of the tiles, e.g. until a model's first frame."""

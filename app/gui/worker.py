@@ -1,11 +1,12 @@
 """The worker: capture and inference on a QThread of their own, results to the GUI by signal.
 
 This is Qt's worker-object pattern: a ``QObject`` moved to a ``QThread``; the GUI talks to it
-only through queued signals (requests in, reports out), so no state is shared mutably between
-the threads.  A timer in the worker's thread drives one frame per tick, and requests are
-handled between ticks, which is why a change of stacks, device, model or source takes effect
-on the next frame.  Every failure becomes a ``failed`` signal with its :class:`Failure` kind;
-the worker itself keeps going.
+only through queued signals (requests in through the window's link, app.gui.worker_link, and
+reports out), so no state is shared mutably between the threads; even the model to load, and
+where, come as requests.  A timer in the worker's thread drives one frame per tick, and
+requests are handled between ticks, which is why a change of stacks, device, model or source
+takes effect on the next frame.  Every failure becomes a ``failed`` signal with its
+:class:`Failure` kind; the worker itself keeps going.
 
 What a tick does is the playback state's to say (:class:`Playback`); whether it may do it now
 is the back-pressure's: a GUI that has not drawn the last reports holds the worker back.
@@ -15,23 +16,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import Enum, StrEnum
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from app.engine.frame_run import FrameRun, SourceInfo
+from app.engine.frame_run import FrameRun
+from app.engine.models import (
+    CPU_THROUGH_TORCH,
+    CheckpointError,
+    DeviceError,
+    PoseModel,
+    fallback_choice,
+)
 from app.engine.open_media import list_cameras, open_source
 from app.engine.output import OutputError, PoseRecorder
-from app.engine.pipeline import PipelineOptions, PosePipeline, PoseResult
+from app.engine.pipeline import PipelineOptions, PoseResult
 from app.engine.playback_clock import PlaybackClock
 from app.engine.recording import finish_recording, start_recording
 from app.engine.search_geometry import PersonChoice
 from app.engine.sources import Frame, FrameSource, SkippedFile, SourceError
-from app.model.checkpoint import LoadedModel, load_model
-from app.model.devices import CPU_THROUGH_TORCH, DeviceError, device_choice, split_device
-from app.model.predictors import create_predictor
-from app.model.spec import CheckpointError, ModelSpec
 
 # Reports sent to the GUI and not yet drawn: past this many the worker waits (looking again
 # every few ms) instead of reading on, so a GUI slower than the model (a huge photo, a busy
@@ -68,23 +71,6 @@ class SourceRequest:
 
 
 @dataclass(frozen=True)
-class ModelInfo:
-    """What the GUI may know of a model: no tensors, no network."""
-
-    spec: ModelSpec
-    source: Path
-    device: str  # cpu or cuda
-    precision: str
-    runtime: str = "torch"  # or openvino
-    choice: str = "cpu"  # the device list's entry it runs as (app.model.predictors)
-
-    @property
-    def where(self) -> str:
-        """The device and runtime, as the status bar says them."""
-        return self.device.upper() + (" · OpenVINO" if self.runtime == "openvino" else "")
-
-
-@dataclass(frozen=True)
 class FrameReport:
     """A finished frame for the GUI: the true (unmirrored) image and its pose.
 
@@ -100,13 +86,13 @@ class FrameReport:
 
 
 class PoseWorker(QObject):
-    """Owns the model, the recording and the run through the media (a FrameRun, which reads,
-    processes and records); runs in its own thread, and keeps the pace, the back-pressure
-    and the playback."""
+    """Keeps the pace, the back-pressure and the playback of one FrameRun (which owns the
+    pipeline, the options, the recording and the media, and reads, processes and records);
+    lives in its own thread, and answers the GUI's requests between frames."""
 
     frame_ready = Signal(object)  # FrameReport
-    model_loaded = Signal(object)  # ModelInfo
-    source_opened = Signal(object)  # SourceInfo
+    model_loaded = Signal(object)  # app.engine.models.ModelInfo
+    source_opened = Signal(object)  # app.engine.frame_run.SourceInfo
     source_finished = Signal()
     playing_changed = Signal(bool)
     recording_changed = Signal(bool, str)  # recording?, message
@@ -115,37 +101,32 @@ class PoseWorker(QObject):
     failed = Signal(object, str)  # Failure, message
     shut_down = Signal()
 
-    def __init__(self, checkpoint: str | None = None, device: str = "auto") -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._checkpoint = checkpoint
-        self._device = device
-        self._options = PipelineOptions()
-        self._loaded: LoadedModel | None = None
-        self._pipeline: PosePipeline | None = None
-        self._run: FrameRun | None = None
-        self._source_info: SourceInfo | None = None  # the last media opened
+        self._device = "auto"  # where a model loaded next runs (the device list's entry)
+        self._model: PoseModel | None = None
+        self._run = FrameRun(None, None, recording_failed=self._recording_failed)
         self._loop = True
         self._playback = Playback.PAUSED
         self._last_frame: Frame | None = None
         self._request: SourceRequest | None = None
         self._clock = PlaybackClock()
-        self._recorder: PoseRecorder | None = None
         self._timer: QTimer | None = None
         self._in_flight = 0  # frame reports emitted and not yet drawn by the GUI
 
     @Slot()
-    def report_shown(self) -> None:
+    def acknowledge_report(self) -> None:
         """The GUI has drawn a report (a queued signal: the count lives in this thread only)."""
         self._in_flight = max(0, self._in_flight - 1)
 
     # -- life cycle ---------------------------------------------------------------------------
     @Slot()
     def start(self) -> None:
-        """Called in the worker thread once it runs: load the model, start ticking."""
+        """Called in the worker thread once it runs, before any request: the timer that
+        drives the frames is made here, to belong to this thread."""
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._tick)
-        self.load_model(self._checkpoint or "")
 
     @Slot()
     def shutdown(self) -> None:
@@ -153,64 +134,57 @@ class PoseWorker(QObject):
         if self._timer is not None:
             self._timer.stop()
         self.stop_recording()
-        self._close_source()
+        self._run.close()
         self.shut_down.emit()
 
     # -- requests from the GUI ----------------------------------------------------------------
     @Slot(str)
     def load_model(self, path: str) -> None:
         try:
-            loaded = load_model(path or None)
-            self._install(loaded, self._device)
+            self._install(PoseModel.load(path or None), self._device)
         except (CheckpointError, DeviceError) as error:
             self.failed.emit(Failure.MODEL, str(error))
 
     @Slot(str)
     def set_device(self, device: str) -> None:
-        if self._loaded is None:
+        if self._model is None:
             self._device = device
             return
         try:
-            self._install(self._loaded, device)
+            self._install(self._model, device)
         except DeviceError as error:
             self.failed.emit(Failure.DEVICE, str(error))
 
-    def _install(self, loaded: LoadedModel, choice: str) -> None:
+    def _install(self, model: PoseModel, choice: str) -> None:
         """``choice``: an entry of the device list (auto, cpu, cpu-torch, cuda)."""
-        device, runtime = split_device(choice)
-        predictor = create_predictor(loaded, device, runtime=runtime)
-        self._loaded, self._device = loaded, choice
-        self._pipeline = PosePipeline(predictor)
-        if self._run is not None:
-            self._run.pipeline = self._pipeline
-        stacks = self._options.stacks
-        if stacks is not None and stacks > loaded.spec.config.stacks:
-            self._options = replace(self._options, stacks=None)
-        self.model_loaded.emit(ModelInfo(loaded.spec, loaded.source, predictor.device.type,
-                                         predictor.precision, predictor.runtime,
-                                         device_choice(predictor)))
-        if predictor.note:
-            self.failed.emit(Failure.DEVICE, predictor.note)
+        pipeline, info = model.run_on(choice)
+        self._model, self._device = model, choice
+        self._run.pipeline = pipeline
+        stacks = self._run.options.stacks
+        if stacks is not None and stacks > model.spec.config.stacks:
+            self._run.options = replace(self._run.options, stacks=None)
+        self.model_loaded.emit(info)
+        if info.note:
+            self.failed.emit(Failure.DEVICE, info.note)
         self._schedule(0)
 
     @Slot(object)
     def set_options(self, options: PipelineOptions) -> None:
-        self._options = options
-        if self._run is not None:
-            self._run.options = options
-        if self._pipeline is not None and not options.tracking:
-            self._pipeline.reset()
+        self._run.options = options
+        if self._run.pipeline is not None and not options.tracking:
+            self._run.pipeline.reset()
         self._rerun_if_paused()
 
     @Slot(object)
     def choose_person(self, choice: PersonChoice | None) -> None:
         """Follow the person the user pointed at, or (None) whoever the search finds."""
-        if self._pipeline is None:
+        pipeline = self._run.pipeline
+        if pipeline is None:
             return
         if choice is None:
-            self._pipeline.follow_anyone()
+            pipeline.follow_anyone()
         else:
-            self._pipeline.choose(choice)
+            pipeline.choose(choice)
         self._rerun_if_paused()
 
     def _rerun_if_paused(self) -> None:
@@ -221,7 +195,7 @@ class PoseWorker(QObject):
 
     @Slot(object)
     def open_source(self, request: SourceRequest) -> None:
-        self._close_source()
+        self._run.close()
         self._request = request
         try:
             source = open_source(request.spec, loop=self._loop, camera_size=request.camera_size)
@@ -241,10 +215,10 @@ class PoseWorker(QObject):
 
     @Slot(bool)
     def set_playing(self, playing: bool) -> None:
-        if playing and self._run is not None and self._run.finished and self._request:
+        if playing and self._run.finished and self._request:
             self.open_source(self._request)  # Play at the end of a file plays it again
             return
-        playing = playing and self._run is not None
+        playing = playing and self._run.is_open
         self._playback = Playback.PLAYING if playing else Playback.PAUSED
         self._clock.restart()
         self.playing_changed.emit(playing)
@@ -262,7 +236,7 @@ class PoseWorker(QObject):
         """Annotated MP4 and keypoints JSON lines: see app.engine.recording."""
         self.stop_recording()
         try:
-            self._set_recorder(start_recording(base_path, self._source_info))
+            self._run.recorder = start_recording(base_path, self._run.info)
         except OutputError as error:
             self.failed.emit(Failure.OUTPUT, str(error))
             return
@@ -270,15 +244,12 @@ class PoseWorker(QObject):
 
     @Slot()
     def stop_recording(self) -> None:
-        if (problem := self._end_recording()) is not None:
+        recorder, self._run.recorder = self._run.recorder, None
+        if recorder is not None and (problem := self._finish_recording(recorder)) is not None:
             self.failed.emit(Failure.OUTPUT, problem)
 
-    def _end_recording(self) -> str | None:
-        """Finish the recording, if any; what went wrong, if anything."""
-        if self._recorder is None:
-            return None
-        recorder = self._recorder
-        self._set_recorder(None)
+    def _finish_recording(self, recorder: PoseRecorder) -> str | None:
+        """Finish ``recorder`` and say what became of it; what went wrong, if anything."""
         try:
             status = finish_recording(recorder)
         except OutputError as error:
@@ -287,27 +258,13 @@ class PoseWorker(QObject):
         self.recording_changed.emit(False, status)
         return None
 
-    def _set_recorder(self, recorder: PoseRecorder | None) -> None:
-        self._recorder = recorder
-        if self._run is not None:
-            self._run.recorder = recorder
-
     # -- the frame loop -----------------------------------------------------------------------
     def _start_reading(self, source: FrameSource) -> None:
-        self._run = FrameRun(source, self._pipeline, self._options, self._recorder,
-                             self._recording_failed)
+        self._run.open(source)
         self._last_frame = None
-        self._source_info = self._run.info
-        if self._pipeline is not None:
-            self._pipeline.reset()
         self._clock.forget_rate()
-        self.source_opened.emit(self._source_info)
+        self.source_opened.emit(self._run.info)
         self.set_playing(True)
-
-    def _close_source(self) -> None:
-        if self._run is not None:
-            self._run.close()
-            self._run = None
 
     def _schedule(self, delay_ms: int) -> None:
         if self._timer is not None and not self._timer.isActive():
@@ -316,7 +273,7 @@ class PoseWorker(QObject):
     @Slot()
     def _tick(self) -> None:
         run = self._run
-        if run is None or self._pipeline is None or self._playback is Playback.PAUSED:
+        if not run.is_open or run.pipeline is None or self._playback is Playback.PAUSED:
             return
         if self._in_flight >= MAX_REPORTS_IN_FLIGHT:  # the GUI is behind
             self._schedule(BACKPRESSURE_POLL_MS)
@@ -329,7 +286,7 @@ class PoseWorker(QObject):
         try:
             frame = run.read(timeout=1.0)
         except SourceError as error:
-            self._close_source()
+            run.close()
             self.set_playing(False)
             self.failed.emit(Failure.SOURCE, str(error))
             return
@@ -353,7 +310,6 @@ class PoseWorker(QObject):
             self.file_skipped.emit(f"Skipped {skip.name}: {skip.reason}")
 
     def _process(self, frame: Frame, record: bool = True) -> None:
-        assert self._run is not None
         try:
             result = self._run.process(frame, record)
         except Exception as error:  # one bad frame must not stop the worker
@@ -364,26 +320,26 @@ class PoseWorker(QObject):
         self.frame_ready.emit(FrameReport(frame.image, result, self._clock.fps,
                                           self._run.dropped))
         if self._playback is Playback.PLAYING:
-            self._schedule(self._clock.delay_ms(frame.timestamp, self._source_info))
+            self._schedule(self._clock.delay_ms(frame.timestamp, self._run.info))
 
     def _frame_failed(self, frame: Frame, error: Exception) -> None:
-        """Off the GPU after any failure there (out of memory, a lost device); on the CPU,
-        pause with the reason, rather than fail again on every frame."""
+        """Off the GPU after any failure there (out of memory, a lost device), off OpenVINO
+        after one there; on the CPU through PyTorch, pause with the reason, rather than fail
+        again on every frame."""
         detail = str(error) if isinstance(error, DeviceError) else (
             f"frame {frame.index} could not be processed ({type(error).__name__}: {error})")
-        assert self._pipeline is not None
-        predictor = self._pipeline.predictor
-        if predictor.device.type != "cpu" or predictor.runtime != "torch":
-            fallback = "cpu" if predictor.device.type != "cpu" else CPU_THROUGH_TORCH
-            self.failed.emit(Failure.DEVICE, f"{detail}; switching to the CPU"
-                             + (" through PyTorch" if fallback == CPU_THROUGH_TORCH else ""))
+        assert self._run.pipeline is not None
+        fallback = fallback_choice(self._run.pipeline)
+        if fallback is not None:
+            how = " through PyTorch" if fallback == CPU_THROUGH_TORCH else ""
+            self.failed.emit(Failure.DEVICE, f"{detail}; switching to the CPU{how}")
             self.set_device(fallback)
             self._schedule(0)
             return
         self.set_playing(False)
         self.failed.emit(Failure.FRAME, f"{detail}; playback is paused")
 
-    def _recording_failed(self, error: OutputError) -> None:
+    def _recording_failed(self, recorder: PoseRecorder, error: OutputError) -> None:
         """The recorder has ended itself, keeping what it could, and its error says what."""
-        self._end_recording()
+        self._finish_recording(recorder)
         self.failed.emit(Failure.OUTPUT, f"{error}; the recording was stopped")
