@@ -179,8 +179,7 @@ def end_to_end(pipeline: PosePipeline, media: str, stacks: int, frames: int,
                warmup: int = 10, flip: bool = False) -> LiveRun:
     """``frames`` frames through the real pipeline (:func:`live_frames`), each timed from the
     end of the one before.  The person is found during the warm-up, so on a single scene this
-    is the rate of following them."""
-    pipeline.reset()
+    is the rate of following them (the run resets the pipeline as it opens the media)."""
     frame_ms: list[float] = []
     stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
     last = time.perf_counter()
