@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 
 from app.engine.image_files import read_image
+from app.engine.labelled_data import Annotation, load_annotations
 from app.engine.pipeline import PosePipeline
 from app.model.checkpoint import load_model
 from app.model.predictors import create_predictor
 from app.pose.metrics import pck_hits, torso_diameters
-from app.train.datasets import Annotation, load_annotations
 from app.train.evaluate import paste_into
 
 FRAME_SIZE = (640, 480)

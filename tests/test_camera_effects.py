@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from app.engine.labelled_data import load_annotations
 from app.train.camera_effects import (
     EFFECTS,
     compression,
@@ -20,7 +21,6 @@ from app.train.camera_effects import (
     webcam_effects,
 )
 from app.train.data import Augmentation, LspTrainingSet
-from app.train.datasets import load_annotations
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
+from app.engine.labelled_data import load_annotations
 from app.train.data import (
     Augmentation,
     FrameEdge,
@@ -18,7 +19,7 @@ from app.train.data import (
     make_sample,
     paste_occluders,
 )
-from app.train.datasets import DatasetSplit, held_out_count, load_annotations, split_dataset
+from app.train.datasets import DatasetSplit, held_out_count, split_dataset
 from app.train.trainer import StepBatches
 
 LSP = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "lsp"

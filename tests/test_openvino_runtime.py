@@ -14,13 +14,13 @@ import app.model.devices as devices
 import app.model.openvino_runtime as openvino_runtime
 import app.model.predictors as predictors
 from app.cli import main
+from app.engine.labelled_data import ground_truth_box, load_annotations
 from app.model.checkpoint import load_checkpoint, load_model
 from app.model.devices import DeviceError
 from app.model.openvino_runtime import OpenVinoError, OpenVinoPredictor, conversion_key
 from app.model.predictors import create_predictor
 from app.pose.affine import warp_crop
-from app.train.data import ground_truth_box
-from app.train.datasets import held_out_count, load_annotations, split_validation
+from app.train.datasets import held_out_count, split_validation
 from app.train.evaluate import ValidationSlice
 
 LSP = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "lsp"

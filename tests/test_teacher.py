@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 from scipy.io import loadmat, savemat
 
+from app.engine.labelled_data import Annotation, ground_truth_box, load_annotations
 from app.pose.affine import CropBox, apply_affine, crop_matrix
 from app.pose.heatmaps import gaussian_heatmaps
-from app.train.data import SoftTarget, ground_truth_box, make_sample
-from app.train.datasets import Annotation, DatasetSplit, dataset_name, load_annotations
+from app.train.data import SoftTarget, make_sample
+from app.train.datasets import DatasetSplit, dataset_name
 from app.train.guidance import (
     GuidanceRules,
     exchanged,

@@ -19,7 +19,9 @@ from scipy.io import savemat
 
 from app.cli import main
 from app.engine.image_files import read_image
+from app.engine.labelled_data import Annotation, load_annotations
 from app.engine.pipeline import PipelineOptions, PosePipeline
+from app.engine.scoring import measurable, predict_live, score
 from app.engine.sources import Frame
 from app.model.checkpoint import load_checkpoint
 from app.model.predictors import create_predictor
@@ -34,8 +36,8 @@ from app.train.data import (
     make_sample,
     sample_frame_edge,
 )
-from app.train.datasets import Annotation, load_annotations, split_validation
-from app.train.evaluate import framing_check, measurable, predict_live, score, webcam_window
+from app.train.datasets import split_validation
+from app.train.evaluate import framing_check, webcam_window
 from app.train.pack import pack_dataset
 from app.train.publish import Ablation, PublishRefused, best_record, publish_verdict
 from app.train.report import training_curves
@@ -87,7 +89,7 @@ def test_validation_split_is_fixed_and_disjoint(lspet_subset):
 def test_a_flipped_sample_swaps_left_and_right_joints(lspet_subset):
     annotation = load_annotations(lspet_subset)[0]
     image = np.zeros((400, 400, 3), np.uint8)
-    from app.train.data import ground_truth_box
+    from app.engine.labelled_data import ground_truth_box
 
     box = ground_truth_box(annotation)
     plain = make_sample(image, annotation, box, 64, 2.0)
@@ -100,7 +102,7 @@ def test_a_flipped_sample_swaps_left_and_right_joints(lspet_subset):
 def test_beyond_a_frame_edge_the_crop_is_black_and_joints_are_taught_absent(lspet_subset):
     annotation = load_annotations(lspet_subset)[0]
     image = np.full((400, 400, 3), 200, np.uint8)
-    from app.train.data import ground_truth_box
+    from app.engine.labelled_data import ground_truth_box
 
     box = ground_truth_box(annotation)
     plain = make_sample(image, annotation, box, 64, 2.0)

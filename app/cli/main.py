@@ -71,11 +71,11 @@ RUNNERS = {"info": run_info, "infer": run_infer, "eval": run_eval, "train": run_
 
 def user_errors() -> tuple[type[Exception], ...]:
     """The project's own error types: what they say is meant for the user."""
+    from app.engine.labelled_data import DatasetError
     from app.engine.output import OutputError
     from app.engine.sources import SourceError
     from app.model.checkpoint import CheckpointError
     from app.model.devices import DeviceError
-    from app.train.datasets import DatasetError
     from app.train.publish import PublishRefused
     from app.train.teacher import TeacherError
 

@@ -157,9 +157,10 @@ def run_eval(args: argparse.Namespace) -> int:
     import json
 
     from app.engine.image_files import read_image
+    from app.engine.labelled_data import load_annotations
+    from app.engine.scoring import predict_annotations, score
     from app.model.checkpoint import load_model
-    from app.train.datasets import held_out_count, load_annotations, split_validation
-    from app.train.evaluate import predict_annotations, score
+    from app.train.datasets import held_out_count, split_validation
     from app.train.report import format_table, plot_pck_curves
 
     loaded = load_model(args.checkpoint)

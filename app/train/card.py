@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.engine.benchmark import Latency
+from app.engine.scoring import Evaluation
 from app.model.checkpoint import LoadedModel
 from app.model.complexity import flops_per_stack_count, parameter_count
 from app.model.devices import cpu_name
 from app.model.spec import ModelSpec
 from app.pose.affine import PERSON_BOX_MARGIN
 from app.train.data import Augmentation
-from app.train.evaluate import Evaluation, LiveCheck, TruncationCheck
+from app.train.evaluate import LiveCheck, TruncationCheck
 from app.train.stages import describe_stages, stages_of
 
 # The training curve's picture, beside the card.

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from app.engine.image_files import read_image
+from app.engine.labelled_data import Annotation, ground_truth_box
 from app.pose.affine import (
     PERSON_BOX_MARGIN,
     CropBox,
@@ -26,12 +27,7 @@ from app.pose.affine import (
 from app.pose.codec import HeatmapCodec
 from app.pose.skeleton import LSP14
 from app.train.camera_effects import webcam_effects
-from app.train.datasets import Annotation, DatasetSplit
-
-
-def ground_truth_box(annotation: Annotation) -> CropBox | None:
-    """The evaluation and training crop: the labelled joints' box with the standard margin."""
-    return box_from_keypoints(annotation.joints, annotation.visible, PERSON_BOX_MARGIN)
+from app.train.datasets import DatasetSplit
 
 
 @dataclass(frozen=True)

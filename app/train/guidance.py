@@ -21,11 +21,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from app.engine.labelled_data import Annotation
 from app.pose.affine import CropBox
 from app.pose.metrics import torso_diameters
 from app.pose.skeleton import LSP14
 from app.train.data import SoftTarget
-from app.train.datasets import Annotation, DatasetSplit
+from app.train.datasets import DatasetSplit
 from app.train.teacher import TeacherError, TeacherTargets, cache_path, upright_rotation
 
 IS_LIMB = np.arange(LSP14.num_joints) < 12  # LSP14's joints but neck and head top

@@ -17,8 +17,13 @@ import cv2
 import numpy as np
 
 from app.engine.image_files import read_image
-from app.train.data import ground_truth_box
-from app.train.datasets import DatasetError, dataset_name, load_annotations, read_joints_mat
+from app.engine.labelled_data import (
+    DatasetError,
+    ground_truth_box,
+    load_annotations,
+    read_joints_mat,
+)
+from app.train.datasets import dataset_name
 from app.train.teacher import TeacherTargets, cache_path
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from app.engine.charts import draw_line_chart, line_chart
+from app.engine.scoring import Evaluation, Predictions
 from app.pose.metrics import pck_hits, pck_percent
 from app.pose.skeleton import Skeleton
-from app.train.evaluate import Evaluation, Predictions
 
 
 def arm_joints(per_joint: dict[str, float]) -> str:

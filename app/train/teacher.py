@@ -25,10 +25,10 @@ from tqdm import tqdm
 
 from app.atomic_write import AtomicFile
 from app.engine.image_files import read_image
+from app.engine.labelled_data import Annotation, ground_truth_box, load_annotations
 from app.pose.affine import CropBox, apply_affine, crop_matrix, invert_affine
 from app.pose.skeleton import LSP14
-from app.train.data import ground_truth_box
-from app.train.datasets import Annotation, dataset_name, load_annotations
+from app.train.datasets import dataset_name
 
 # EfficientPose's 16 MPII maps, in LSP14's order (MPII's upper neck is LSP's neck; thorax and
 # pelvis have no LSP joint).
