@@ -44,17 +44,23 @@ def draw_pose(
     width = line_width(image)
     shown = confidences >= threshold
     points = np.round(keypoints).astype(int)
-    for a, b in skeleton.edges:
-        if shown[a] and shown[b]:
-            side = skeleton.side(a) if skeleton.side(a) == skeleton.side(b) else "centre"
-            cv2.line(image, tuple(points[a]), tuple(points[b]), SIDE_COLOURS[side], width,
-                     cv2.LINE_AA)
+    draw_limbs(image, points, shown, skeleton, width)
     for joint in np.flatnonzero(shown):
         centre = tuple(points[joint])
         cv2.circle(image, centre, width + 2, (20, 20, 20), -1, cv2.LINE_AA)
         cv2.circle(image, centre, width + 1, confidence_colour(confidences[joint]), -1,
                    cv2.LINE_AA)
     return image
+
+
+def draw_limbs(image: np.ndarray, points: np.ndarray, shown: np.ndarray, skeleton: Skeleton,
+               width: int) -> None:
+    """The limbs between shown joints ((J, 2) integer pixels), coloured by side."""
+    for a, b in skeleton.edges:
+        if shown[a] and shown[b]:
+            side = skeleton.side(a) if skeleton.side(a) == skeleton.side(b) else "centre"
+            cv2.line(image, tuple(points[a]), tuple(points[b]), SIDE_COLOURS[side], width,
+                     cv2.LINE_AA)
 
 
 HEATMAP_COLOURMAP = cv2.COLORMAP_INFERNO

@@ -16,6 +16,11 @@ from app.pose.affine import warp_crop
 from app.pose.metrics import mirrored_hits, pck_hits, pck_percent, torso_diameters
 from app.pose.skeleton import Skeleton
 
+# Frames a photo is shown for when scored with no box: the pipeline's search and refinement
+# settle within them.  Smoothing stays off, so each frame's result is its own answer.
+STILL_FRAMES = 4
+STILL_OPTIONS = PipelineOptions(smoothing=False)
+
 
 @dataclass
 class Evaluation:
@@ -62,31 +67,44 @@ def predict_annotations(
     batch_size: int = 32,
 ) -> Predictions:
     """Run every annotated person through crop, network and decoding (no augmentation)."""
+    skeleton = predictor.spec.skeleton
+    usable = measurable(annotations, images, skeleton)
+    batches = [predict_batch(predictor, usable[start:start + batch_size], stacks, flip)[0]
+               for start in range(0, len(usable), batch_size)]
+    joints = (np.concatenate(batches, axis=1) if batches
+              else np.zeros((0, 0, skeleton.num_joints, 2)))
+    return predictions_of(joints, usable, skeleton)
+
+
+def predict_batch(predictor: Predictor, people: list[tuple[Annotation, np.ndarray]],
+                  stacks: int | None = None, flip: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """One batch of people in their true boxes: joints (K, B, J, 2) in image pixels and
+    confidences (K, B, J).  ``eval`` and the inspector batch alike, so their figures agree to
+    the last digit."""
     spec = predictor.spec
-    usable = measurable(annotations, images, spec.skeleton)
-    per_stack: list[list[np.ndarray]] = []
-    for start in range(0, len(usable), batch_size):
-        chunk = usable[start:start + batch_size]
-        boxes = [ground_truth_box(a) for a, _ in chunk]
-        crops = np.stack([warp_crop(im, box, spec.input_size)[0]
-                          for (_, im), box in zip(chunk, boxes, strict=True)])
-        heatmaps = predictor(crops, stacks, flip)
-        if not per_stack:
-            per_stack = [[] for _ in range(len(heatmaps))]
-        points, _ = spec.codec.decode(heatmaps)  # (K, B, J, 2), every map at once
-        for k, stack_points in enumerate(points):
-            per_stack[k].extend(spec.codec.to_frame(p, box)
-                                for p, box in zip(stack_points, boxes, strict=True))
-    return predictions_of(np.array([np.stack(p) for p in per_stack]), usable, spec.skeleton)
+    boxes = [ground_truth_box(a) for a, _ in people]
+    crops = np.stack([warp_crop(im, box, spec.input_size)[0]
+                      for (_, im), box in zip(people, boxes, strict=True)])
+    points, confidences = spec.codec.decode(predictor(crops, stacks, flip))  # every map at once
+    joints = np.array([[spec.codec.to_frame(p, box) for p, box in zip(stack_points, boxes,
+                                                                         strict=True)]
+                       for stack_points in points])
+    return joints, confidences
 
 
 def measurable(annotations: list[Annotation], images: list[np.ndarray], skeleton: Skeleton
                ) -> list[tuple[Annotation, np.ndarray]]:
-    """The people PCK can score: both torso joints labelled, and a box to crop."""
-    left_shoulder, right_hip = skeleton.index("left shoulder"), skeleton.index("right hip")
+    """The people PCK can score (:func:`can_measure`), beside their images."""
     return [(a, im) for a, im in zip(annotations, images, strict=True)
-            if a.visible[left_shoulder] and a.visible[right_hip]
-            and ground_truth_box(a) is not None]
+            if can_measure(a, skeleton)]
+
+
+def can_measure(annotation: Annotation, skeleton: Skeleton) -> bool:
+    """Whether PCK can score this person: both torso joints labelled, and a box to crop."""
+    return bool(annotation.visible[skeleton.index("left shoulder")]
+                and annotation.visible[skeleton.index("right hip")]
+                and ground_truth_box(annotation) is not None)
 
 
 def predictions_of(joints: np.ndarray, usable: list[tuple[Annotation, np.ndarray]],
@@ -99,7 +117,8 @@ def predictions_of(joints: np.ndarray, usable: list[tuple[Annotation, np.ndarray
 
 
 def predict_live(pipeline: PosePipeline, annotations: list[Annotation],
-                 images: list[np.ndarray], frames: int = 4) -> tuple[Predictions, np.ndarray]:
+                 images: list[np.ndarray], frames: int = STILL_FRAMES
+                 ) -> tuple[Predictions, np.ndarray]:
     """The app's own pipeline, given no box: each photo shown as a still for ``frames`` frames
     (:func:`run_still_as_shown`).  Its ``joints`` are (frames, N, J, 2): scored like stacks,
     one row per frame; beside them, (frames, N) whether a person was found."""
@@ -112,11 +131,10 @@ def predict_live(pipeline: PosePipeline, annotations: list[Annotation],
     return predictions_of(per_frame, usable, pipeline.spec.skeleton), found
 
 
-def run_still_as_shown(pipeline: PosePipeline, image: np.ndarray, frames: int) -> list[PoseResult]:
+def run_still_as_shown(pipeline: PosePipeline, image: np.ndarray, frames: int,
+                       options: PipelineOptions = STILL_OPTIONS) -> list[PoseResult]:
     """A photo held for ``frames`` frames of a clip at the usual frame rate, to a pipeline that
-    has forgotten any earlier person; smoothing off, so each frame's result is its own
-    answer."""
-    options = PipelineOptions(smoothing=False)
+    has forgotten any earlier person (``options`` keep smoothing off)."""
     pipeline.reset()
     return [pipeline.process(Frame(image, index, index / FALLBACK_FPS), options)
             for index in range(frames)]
