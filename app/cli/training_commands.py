@@ -11,20 +11,22 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
     from app.train.config import TrainConfig
 
     defaults = TrainConfig()
-    parser = commands.add_parser("train", help="train a model on an LSP-layout dataset")
+    parser = commands.add_parser("train", help="train a model on LSP-layout or COCO datasets")
     parser.add_argument("--data", nargs="+", default=defaults.data,
-                        help="LSPet or LSP layout folders, trained on together")
+                        help="LSPet or LSP layout folders or COCO person_keypoints_*.json "
+                             "files, trained on together")
     parser.add_argument("--repeats", nargs="+", type=int, default=None,
                         help="for each --data folder, how many times its people come round in "
                              "an epoch (the mix; default: "
                              + " ".join(map(str, defaults.repeats)) + " for the default "
                              "folders, else 1 each)")
     parser.add_argument("--held-out", nargs="+", type=int, default=None,
-                        help="for each --data folder, its validation slice's size (default: "
-                             "LSPet 500, LSP 200, others 500)")
+                        help="for each --data folder, its validation slice's size in images "
+                             "(default: LSPet 500, LSP 200, others 500)")
     parser.add_argument("--judge", default=defaults.judge,
-                        help="the dataset (folder name) whose validation slice picks the best "
-                             "weights")
+                        help="the dataset (folder name, or a COCO file's name without .json) "
+                             "whose validation slice picks the best weights (default: lsp, "
+                             "else the first --data)")
     parser.add_argument("--run", dest="run_dir", default=defaults.run_dir,
                         help="run folder: resumes from its last.pt when present")
     parser.add_argument("--init", default=None,

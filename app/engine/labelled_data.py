@@ -1,8 +1,9 @@
 """People labelled with their joints, read from a dataset's own layout: one :class:`Annotation`
 per person, whichever layout they came from, so evaluation, the inspector, training and the
-teacher never ask.
+teacher never ask.  :func:`load_annotations` takes an LSP-layout folder or a COCO
+person-keypoints file (``app.engine.coco_keypoints``).
 
-Two layouts share one loader.  LSPet (``joints`` 14 x 3 x N: x, y, visible; ``imNNNNN.jpg``)
+Two LSP layouts share one loader.  LSPet (``joints`` 14 x 3 x N: x, y, visible; ``imNNNNN.jpg``)
 masks joints flagged not visible, whose coordinates are often junk.  The original LSP
 (``joints`` 3 x 14 x N with an occlusion flag; ``imNNNN.jpg``) keeps every joint: its
 benchmark scores occluded joints too.  Entry i belongs to image i + 1, and entries whose image
@@ -18,17 +19,30 @@ from pathlib import Path
 import numpy as np
 
 from app.engine.image_files import IMAGE_EXTENSIONS
+from app.engine.mat_files import MatFileError, read_mat_matrix
 from app.pose.affine import PERSON_BOX_MARGIN, CropBox, box_from_keypoints
 
 
 @dataclass(frozen=True)
 class Annotation:
-    """One person: image file, joints (14, 2) in image pixels, which joints are labelled."""
+    """One person: image file, joints (14, 2) in image pixels, which joints are labelled.
+
+    ``region`` (left, top, width, height in whole pixels) is set only where the photo holds
+    other people too (COCO): the part of it in which this person stands alone, enough, for
+    scoring without a box.  The true box never needs it: it comes from the joints."""
 
     image_path: Path
     joints: np.ndarray
     visible: np.ndarray
-    index: int  # its entry in joints.mat
+    index: int  # its entry in the labels: joints.mat's column, or the COCO file's annotation
+    region: tuple[int, int, int, int] | None = None
+
+    @property
+    def person_name(self) -> str:
+        """What names this person in caches and held-out slices: the image's name, with the
+        entry's number where the photo holds several people."""
+        stem = self.image_path.stem
+        return stem if self.region is None else f"{stem}#{self.index}"
 
 
 class DatasetError(Exception):
@@ -36,26 +50,32 @@ class DatasetError(Exception):
 
 
 def read_joints_mat(path: Path) -> np.ndarray:
-    """The ``joints`` matrix of a MATLAB file (SciPy is a training-only dependency)."""
+    """The ``joints`` matrix of a MATLAB file, read without SciPy (the packaged app has none)."""
     try:
-        from scipy.io import loadmat
-    except ImportError as error:
-        raise DatasetError("reading LSP annotations needs SciPy, which this build leaves out: "
-                           "train and evaluate from a checkout (pip install -e .[train])"
-                           ) from error
-    try:
-        return np.asarray(loadmat(str(path))["joints"], dtype=np.float64)
-    except (OSError, ValueError, KeyError) as error:
-        raise DatasetError(f"{path}: not a joints.mat with a 'joints' matrix ({error})"
+        return read_mat_matrix(path, "joints").astype(np.float64)
+    except MatFileError as error:
+        raise DatasetError(f"{path}: not a joints.mat with a 'joints' matrix: it {error}"
                            ) from error
 
 
-def load_annotations(root: str | Path) -> list[Annotation]:
+def load_annotations(path: str | Path) -> list[Annotation]:
+    """Every labelled person of the dataset at ``path``, in file order: an LSP-layout folder,
+    or a COCO person-keypoints file (any file is read as one)."""
+    path = Path(path)
+    if path.is_file():
+        # Imported here: the COCO reader builds on this module's Annotation and DatasetError.
+        from app.engine.coco_keypoints import load_coco_keypoints
+
+        return load_coco_keypoints(path)
+    return load_lsp(path)
+
+
+def load_lsp(root: Path) -> list[Annotation]:
     """Every annotated image present under ``root`` (LSPet or LSP layout), in file order."""
-    root = Path(root)
     mat_path = root / "joints.mat"
     if not mat_path.is_file():
-        raise DatasetError(f"{root}: no joints.mat (expected the LSP or LSPet layout)")
+        raise DatasetError(f"{root}: no joints.mat (expected the LSP or LSPet layout, or a "
+                           "COCO person_keypoints_*.json file)")
     joints = read_joints_mat(mat_path)
     if joints.shape[:2] == (14, 3):  # LSPet: x, y, visible
         coords, visible, digits = joints[:, :2, :], joints[:, 2, :] > 0.5, 5

@@ -119,16 +119,30 @@ def predictions_of(joints: np.ndarray, usable: list[tuple[Annotation, np.ndarray
 def predict_live(pipeline: PosePipeline, annotations: list[Annotation],
                  images: list[np.ndarray], frames: int = STILL_FRAMES
                  ) -> tuple[Predictions, np.ndarray]:
-    """The app's own pipeline, given no box: each photo shown as a still for ``frames`` frames
-    (:func:`run_still_as_shown`).  Its ``joints`` are (frames, N, J, 2): scored like stacks,
-    one row per frame; beside them, (frames, N) whether a person was found."""
+    """The app's own pipeline, given no box: each photo (or the person's region of it, see
+    :func:`person_view`) shown as a still for ``frames`` frames (:func:`run_still_as_shown`).
+    Its ``joints`` are (frames, N, J, 2) in photo pixels: scored like stacks, one row per
+    frame; beside them, (frames, N) whether a person was found."""
     usable = measurable(annotations, images, pipeline.spec.skeleton)
     per_frame = np.zeros((frames, len(usable), pipeline.spec.skeleton.num_joints, 2))
     found = np.zeros((frames, len(usable)), bool)
-    for person, (_, image) in enumerate(usable):
-        for index, result in enumerate(run_still_as_shown(pipeline, image, frames)):
-            per_frame[index, person], found[index, person] = result.keypoints, result.found
+    for person, (annotation, image) in enumerate(usable):
+        view, offset = person_view(annotation, image)
+        for index, result in enumerate(run_still_as_shown(pipeline, view, frames)):
+            per_frame[index, person] = result.keypoints + offset
+            found[index, person] = result.found
     return predictions_of(per_frame, usable, pipeline.spec.skeleton), found
+
+
+def person_view(annotation: Annotation, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the box-free path is shown of this person: the whole photo, or, where the photo
+    holds other people too, the person's region of it; and where that lies in the photo (x, y),
+    to add to what the pipeline finds there."""
+    if annotation.region is None:
+        return image, np.zeros(2)
+    left, top, width, height = annotation.region
+    return (np.ascontiguousarray(image[top:top + height, left:left + width]),
+            np.array([left, top], dtype=np.float64))
 
 
 def run_still_as_shown(pipeline: PosePipeline, image: np.ndarray, frames: int,

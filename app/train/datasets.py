@@ -2,8 +2,9 @@
 and the mix between datasets.
 
 Training reads several datasets at once (LSPet's 9,000 crowd-labelled acrobatic photos and
-LSP's 1,000 expert-labelled sports photos); each holds out its own fixed validation slice,
-chosen by image name so every session and machine holds out the same people.
+LSP's 1,000 expert-labelled sports photos, or a COCO person-keypoints file); each holds out
+its own fixed validation slice, chosen by image name so every session and machine holds out the
+same people, and a photo's people are held out together.
 """
 
 from __future__ import annotations
@@ -20,14 +21,17 @@ if TYPE_CHECKING:  # a teacher's maps ride along with a split; data.py imports t
     from app.train.data import SoftTarget
 
 
-# Each dataset's validation slice, by its folder's name (a packed copy keeps the name): LSPet's
-# 500, and 200 of LSP's 1,000, whose clean labels and upright people judge a model for webcams.
+# Each dataset's validation slice, by its name (a packed copy keeps the name): LSPet's 500
+# images, and 200 of LSP's 1,000, whose clean labels and upright people judge a model for
+# webcams.  Others, COCO files too, hold out the default.
 HELD_OUT = {"lspet": 500, "lsp": 200}
 DEFAULT_HELD_OUT = 500
 
 
 def dataset_name(root: str | Path) -> str:
-    return Path(root).resolve().name
+    """A folder's name, or a COCO file's without its ending (``person_keypoints_val2017``)."""
+    path = Path(root).resolve()
+    return path.stem if path.is_file() else path.name
 
 
 def held_out_count(root: str | Path) -> int:
@@ -59,12 +63,13 @@ def split_dataset(root: str | Path, repeats: int = 1, held_out: int | None = Non
 def split_validation(
     annotations: list[Annotation], count: int = 500, seed: int = 2016
 ) -> tuple[list[Annotation], list[Annotation]]:
-    """(train, validation): a fixed, seeded choice of ``count`` images held out of training.
+    """(train, validation): a fixed, seeded choice of ``count`` images held out of training,
+    with every person in them.
 
     The choice depends only on the image names present, so every session and machine that
-    sees the same folder holds out the same images.
+    sees the same dataset holds out the same images.
     """
-    names = sorted(a.image_path.stem for a in annotations)
+    names = sorted({a.image_path.stem for a in annotations})
     rng = np.random.default_rng(seed)
     held_out = set(rng.choice(names, size=min(count, len(names)), replace=False).tolist())
     train = [a for a in annotations if a.image_path.stem not in held_out]

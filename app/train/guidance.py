@@ -113,7 +113,7 @@ def guide_labels(annotations: list[Annotation], targets: TeacherTargets, swap: b
     where = targets.index()
     guided = []
     for annotation in annotations:
-        row = where.get(annotation.image_path.stem)
+        row = where.get(annotation.person_name)
         if row is not None:
             counts.taught += 1
             teacher, confidence = targets.joints[row], targets.confidence[row]
@@ -133,7 +133,7 @@ def soft_targets(annotations: list[Annotation], targets: TeacherTargets
     where = targets.index()
     soft: list[SoftTarget | None] = []
     for annotation in annotations:
-        row = where.get(annotation.image_path.stem)
+        row = where.get(annotation.person_name)
         if row is None:
             soft.append(None)
             continue

@@ -98,7 +98,7 @@ class EfficientPoseTeacher:
 
 @dataclass
 class TeacherTargets:
-    """The teacher's view of each person of a dataset, keyed by image name.
+    """The teacher's view of each person of a dataset, keyed by the person's name.
 
     ``maps`` (N, 14, S, S) uint8 (confidence x 255) in the crop given by ``boxes`` (cx, cy,
     side) and ``rotations``; ``joints`` (N, 14, 2) its peaks in image pixels, ``confidence``
@@ -181,7 +181,7 @@ def compute_teacher_targets(dataset: str | Path, model: str | Path, cache_dir: s
             results = [teach_person(teacher, read_image(a.image_path), a, map_size)
                        for a in group]
             TeacherTargets(
-                names=np.array([a.image_path.stem for a in group]),
+                names=np.array([a.person_name for a in group]),
                 boxes=np.array([(b.cx, b.cy, b.side) for b, *_ in results]),
                 rotations=np.array([r for _, r, *_ in results]),
                 maps=np.stack([m for _, _, m, _, _ in results]),
