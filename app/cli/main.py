@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", metavar="PNG",
                         help="with --self-test: save the window as it looks at the end")
     parser.add_argument("--input", help="the app: open this video, image or folder at start")
+    parser.add_argument("--inspect", metavar="PATH",
+                        help="the app: open the labelled-data inspector on this LSP folder or "
+                             "COCO keypoints file at start (with --self-test: score it, show "
+                             "the worst person, check, exit 0 or 1)")
     parser.add_argument("--checkpoint", help="the app: the model to load (default: embedded)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                         help="the app: where the network runs")
@@ -84,18 +88,21 @@ def user_errors() -> tuple[type[Exception], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    empty = empty_path_option(args)
+    empty = empty_path_option(args) or ("--inspect" if args.inspect == "" else None)
     if empty is not None:
         print(f"hourglass-pose: {empty} is empty (an unset shell variable?): it needs the "
               "name of a file or folder", file=sys.stderr)
         return 2
     if args.command is None:
-        from app.gui.main import run_app, run_self_test
+        from app.gui.main import run_app, run_inspector_self_test, run_self_test
 
+        if args.self_test and args.inspect is not None:
+            return run_inspector_self_test(args.inspect, args.checkpoint, args.device,
+                                           screenshot=args.screenshot)
         if args.self_test:
             return run_self_test(args.input, args.checkpoint, args.device,
                                  screenshot=args.screenshot)
-        return run_app(args.checkpoint, args.device, args.input)
+        return run_app(args.checkpoint, args.device, args.input, args.inspect)
     try:
         return RUNNERS[args.command](args)
     except user_errors() as error:

@@ -60,6 +60,10 @@ class Controls:
                                           tip="Use the camera chosen in the toolbar")
         self.checkpoint_action = self._action("Open chec&kpoint…", window.choose_checkpoint,
                                               "Ctrl+Shift+O", tip="Load another model")
+        self.labelled_action = self._action(
+            "Open &labelled data…", window.inspector.choose_data, "Ctrl+Shift+L",
+            tip="Score labelled people (an LSP folder or a COCO keypoints file) and see "
+                "where the model is wrong")
         self.play_action = self._action("Play", window.toggle_playing, Qt.Key_Space,
                                         tip="Play or pause")
         self.step_action = self._action("Step", window.link.step, Qt.Key_Period,
@@ -136,7 +140,8 @@ class Controls:
 
     def _build_menus(self, window: MainWindow) -> None:
         menus = {
-            "&File": (self.open_action, self.camera_action, self.checkpoint_action, None,
+            "&File": (self.open_action, self.camera_action, self.checkpoint_action,
+                      self.labelled_action, None,
                       self.snapshot_action, self.record_action, None, self.quit_action),
             "&Playback": (self.play_action, self.step_action, self.loop_action),
             "&View": (self.mirror_action, self.all_joints_action, self.automatic_action,

@@ -24,6 +24,7 @@ from app.gui.compose import ALL_JOINTS, ViewState, compose_frame
 from app.gui.controls import Controls
 from app.gui.dialogs import ask_checkpoint, ask_media, ask_recording, ask_snapshot
 from app.gui.heatmap_panel import HeatmapPanel
+from app.gui.inspector_window import InspectorWindow
 from app.gui.messages import Panel, WayOn, failure_notice, no_camera_panel
 from app.gui.model_card import show_model_card
 from app.gui.refinement_view import RefinementView
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
             dock.visibilityChanged.connect(self.send_options)
 
         self.link = WorkerLink(self)
+        self.inspector = InspectorWindow(self, self.settings, self.link.worker.model_loaded)
         self.controls = Controls(self)
         # Live figures sit on the right; transient messages use the left of the status bar.
         self.status = QLabel("Loading the model…")
@@ -372,8 +374,10 @@ class MainWindow(QMainWindow):
 
     # -- closing ------------------------------------------------------------------------------
     def stop_worker(self, timeout_ms: int = 10000) -> bool:
-        """Ask the worker to finish (recordings are closed properly) and wait for its thread."""
-        return self.link.stop(timeout_ms)
+        """Ask the worker to finish (recordings are closed properly) and wait for its thread;
+        the inspector's thread too (every thread must end before the window goes)."""
+        inspector_stopped = self.inspector.stop(timeout_ms)
+        return self.link.stop(timeout_ms) and inspector_stopped
 
     def closeEvent(self, event: QCloseEvent) -> None:
         save_layout(self.settings, self)

@@ -1,0 +1,174 @@
+"""The inspector's worker: scoring labelled people, and one person's picture and heatmaps, on a
+QThread of its own, so that neither the inspector nor the main window ever waits for it.
+
+The same worker-object pattern as the pose worker's (app.gui.worker): requests go in as queued
+signals and results come back as the worker's own signals.  One thing cannot be a queued
+signal: Cancel, since the worker is busy inside :func:`inspect` and reads no signals until it
+returns.  Each scoring request therefore carries its own ``threading.Event``, which the
+inspector sets and :func:`inspect` polls between batches; nothing else is shared.
+
+The worker has its own pipeline of the main window's model (read again from its checkpoint),
+since a pipeline holds per-run state and must never serve two threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from app.engine.image_files import read_image
+from app.engine.inspection import (
+    PersonScore,
+    draw_truth_and_prediction,
+    inspect,
+    person_heatmaps,
+)
+from app.engine.labelled_data import DatasetError, load_annotations
+from app.engine.models import CheckpointError, DeviceError, ModelInfo, PoseModel
+from app.engine.pipeline import PosePipeline
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """Which model the inspector runs, and where: the main window's, as its ModelInfo says."""
+
+    source: Path
+    device: str  # an entry of the device list
+
+    @classmethod
+    def of(cls, info: ModelInfo) -> ModelChoice:
+        return cls(info.source, info.choice)
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """Score every person of ``data`` (an LSP folder or a COCO file) with ``model``."""
+
+    data: Path
+    model: ModelChoice
+    box_free: bool  # True: no box given, the pipeline finds the person as on a camera
+    cancel: threading.Event = field(default_factory=threading.Event, compare=False)
+    started: float = field(default_factory=time.monotonic, compare=False)
+
+    @property
+    def key(self) -> tuple[Path, Path, bool]:
+        """What decides the results: the device only changes how fast they come."""
+        return self.data, self.model.source, self.box_free
+
+
+@dataclass(frozen=True)
+class PersonRequest:
+    person: PersonScore
+    model: ModelChoice
+
+
+@dataclass(frozen=True)
+class PersonPicture:
+    """What the inspector shows of one person: the photo with the truth and the prediction
+    drawn together (BGR), and the (K, J, h, w) heatmaps of every stack."""
+
+    person: PersonScore
+    drawing: np.ndarray
+    heatmaps: np.ndarray
+
+
+class InspectorWorker(QObject):
+    """Answers :class:`ScoreRequest` and :class:`PersonRequest` in its own thread, in order."""
+
+    progress = Signal(object, int, int)  # ScoreRequest, people done, people to do
+    scored = Signal(object, object)  # ScoreRequest, InspectionReport
+    cancelled = Signal(object)  # ScoreRequest
+    person_ready = Signal(object)  # PersonPicture
+    failed = Signal(object, str)  # the request (ScoreRequest or PersonRequest), message
+    shut_down = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pipeline: tuple[ModelChoice, PosePipeline] | None = None
+
+    def _pipeline_for(self, model: ModelChoice) -> PosePipeline:
+        """The pipeline of ``model``, read once for as long as the main window keeps it."""
+        if self._pipeline is None or self._pipeline[0] != model:
+            pipeline, _ = PoseModel.load(model.source).run_on(model.device)
+            self._pipeline = model, pipeline
+        return self._pipeline[1]
+
+    @Slot(object)
+    def score(self, request: ScoreRequest) -> None:
+        if request.cancel.is_set():  # cancelled while it waited behind another
+            self.cancelled.emit(request)
+            return
+        try:
+            annotations = load_annotations(request.data)
+            report = inspect(self._pipeline_for(request.model), annotations,
+                             box_free=request.box_free, cancelled=request.cancel.is_set,
+                             progress=lambda done, total: self.progress.emit(request, done,
+                                                                             total))
+        except Exception as error:  # a dataset, a checkpoint or a device: said, not fatal
+            self.failed.emit(request, failure_message(error))
+            return
+        if report is None:
+            self.cancelled.emit(request)
+        else:
+            self.scored.emit(request, report)
+
+    @Slot(object)
+    def show_person(self, request: PersonRequest) -> None:
+        try:
+            pipeline = self._pipeline_for(request.model)
+            image = read_image(request.person.annotation.image_path)
+            drawing = draw_truth_and_prediction(image, request.person, pipeline.spec.skeleton)
+            heatmaps = person_heatmaps(pipeline, request.person, image)
+        except Exception as error:  # the photo changed on disk since it was scored, say
+            self.failed.emit(request, failure_message(error))
+            return
+        self.person_ready.emit(PersonPicture(request.person, drawing, heatmaps))
+
+    @Slot()
+    def shutdown(self) -> None:
+        self.shut_down.emit()
+
+
+def failure_message(error: Exception) -> str:
+    """The project's own errors say what happened in words; anything else names its type."""
+    if isinstance(error, DatasetError | CheckpointError | DeviceError | OSError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+class InspectorThread(QObject):
+    """The worker's thread, started with the first request, and the requests' signals."""
+
+    score = Signal(object)  # ScoreRequest
+    show_person = Signal(object)  # PersonRequest
+    _shutdown = Signal()
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self.worker_thread = QThread(self)
+        self.worker_thread.setObjectName("inspector")
+        self.worker = InspectorWorker()
+        self.worker.moveToThread(self.worker_thread)
+        self.score.connect(self.worker.score, Qt.QueuedConnection)
+        self.show_person.connect(self.worker.show_person, Qt.QueuedConnection)
+        self._shutdown.connect(self.worker.shutdown, Qt.QueuedConnection)
+        # Direct: the GUI thread may be blocked in stop()'s wait for exactly this quit.
+        self.worker.shut_down.connect(self.worker_thread.quit, Qt.DirectConnection)
+
+    def send(self, request: ScoreRequest | PersonRequest) -> None:
+        if not self.worker_thread.isRunning():
+            self.worker_thread.start()
+        (self.score if isinstance(request, ScoreRequest) else self.show_person).emit(request)
+
+    def stop(self, timeout_ms: int) -> bool:
+        """Let the worker finish what it holds (the caller cancels a scoring run first) and
+        wait up to ``timeout_ms`` for its thread; whether it has stopped."""
+        if not self.worker_thread.isRunning():
+            return True
+        self._shutdown.emit()
+        return self.worker_thread.wait(timeout_ms)
