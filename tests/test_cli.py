@@ -63,3 +63,20 @@ def test_too_many_stacks_is_refused(tiny_checkpoint, lspet_image, tmp_path, caps
                  "--json", str(tmp_path / "out.jsonl"), "--stacks", "5"])
     assert code == 2
     assert "between 1 and 2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("options", "said"), [
+    (["--worst", "0"], "--worst must be 1 or more"),
+    (["--draw", "{tmp}/drawings"], "--draw needs --worst N"),
+    (["--worst", "3", "--draw", "{tmp}/mine.txt"], "is a file"),
+    (["--csv", "{tmp}/missing/people.csv"], "does not exist"),
+    (["--csv", "{tmp}/people.txt"], "must end in .csv"),
+])
+def test_evals_outputs_are_refused_before_the_model_loads(tmp_path, capsys, options, said):
+    (tmp_path / "mine.txt").write_text("mine")
+    assert main(["eval", "--dataset", str(tmp_path), "--checkpoint",
+                 str(tmp_path / "absent.safetensors"),
+                 *(option.format(tmp=tmp_path) for option in options)]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "absent.safetensors" not in err and "Traceback" not in err
+    assert (tmp_path / "mine.txt").read_text() == "mine"

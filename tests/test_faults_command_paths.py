@@ -24,6 +24,8 @@ EMPTY = {
     "infer-json": ["infer", "--input", "photo.jpg", "--json", ""],
     "eval-checkpoint": ["eval", "--dataset", "lspet", "--checkpoint", ""],
     "eval-dataset": ["eval", "--dataset", ""],
+    "eval-draw": ["eval", "--dataset", "lspet", "--worst", "3", "--draw", ""],
+    "eval-csv": ["eval", "--dataset", "lspet", "--csv", ""],
     "info-checkpoint": ["info", "--checkpoint", ""],
     "bench-checkpoint": ["bench", "--checkpoint", ""],
     "bench-input": ["bench", "--input", ""],

@@ -17,6 +17,8 @@ from app.cli.options import (
 from app.stop_signals import StopSignals
 
 if TYPE_CHECKING:
+    from app.engine.inspection import InspectionReport, PersonScore
+    from app.engine.labelled_data import Annotation
     from app.engine.pipeline import PipelineOptions, PosePipeline
     from app.engine.sources import SkippedFile
 
@@ -144,42 +146,115 @@ def infer_frames(args: argparse.Namespace, pipeline: PosePipeline, options: Pipe
     return recorder.frames, skipped
 
 def add_eval_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("eval", help="PCK@0.2 on an LSP or LSPet layout folder")
-    parser.add_argument("--dataset", required=True, help="folder with images/ and joints.mat")
+    parser = commands.add_parser("eval", help="PCK@0.2 on an LSP-layout folder or a COCO "
+                                 "person-keypoints file, and the people it got most wrong")
+    parser.add_argument("--dataset", required=True, help="folder with images/ and joints.mat, "
+                        "or a COCO person_keypoints_*.json")
     parser.add_argument("--json", help="write the scores here")
     parser.add_argument("--plot", help="write the PCK-versus-threshold curves here (PNG)")
     parser.add_argument("--split", choices=("all", "validation"), default="all",
                         help="validation: only the slice that training holds out (LSPet 500, "
                              "LSP 200 images, by the folder's name)")
+    parser.add_argument("--box-free", action="store_true",
+                        help="give the model no box: the app's own pipeline finds the person in "
+                             "the photo, as from the camera")
+    parser.add_argument("--worst", type=int, metavar="N",
+                        help="list the N people scored worst, and the joints missed")
+    parser.add_argument("--draw", metavar="DIR",
+                        help="with --worst: draw each of them into DIR (made if missing) as "
+                             "001-IMAGE.png: truth hollow, prediction filled, a line from each "
+                             "missed joint to where it belongs")
+    parser.add_argument("--csv", metavar="FILE",
+                        help="write the table of people here: PCK, joints missed, left and "
+                             "right exchanged, the smallest confidence, each joint hit or not")
     add_model_options(parser)
 
 def run_eval(args: argparse.Namespace) -> int:
     import json
 
-    from app.engine.image_files import read_image
+    from app.engine.inspection import write_table_csv, write_worst_drawings
     from app.engine.labelled_data import load_annotations
-    from app.engine.scoring import predict_annotations, score
+    from app.engine.pipeline import PosePipeline
     from app.model.checkpoint import load_model
     from app.train.datasets import held_out_count, split_validation
     from app.train.report import format_table, plot_pck_curves
 
+    check_eval_outputs(args)
     loaded = load_model(args.checkpoint)
     check_stacks(args.stacks, loaded.spec.config.stacks)
     annotations = load_annotations(args.dataset)
     if args.split == "validation":
         annotations = split_validation(annotations, held_out_count(args.dataset))[1]
-    images = [read_image(a.image_path) for a in annotations]
     predictor = predictor_for(loaded, args)
-    predictions = predict_annotations(predictor, annotations, images, args.stacks, args.flip)
-    evaluation = score(predictions, loaded.spec.skeleton)
+    report = inspect_with_bar(PosePipeline(predictor), annotations, args)
+    evaluation = report.evaluation
     print(format_table(evaluation))
+    for skip in report.skipped:
+        print(f"hourglass-pose: skipped {skip.name}: {skip.reason}", file=sys.stderr)
+    if report.skipped:
+        print(f"{len(report.skipped)} of {len(annotations)} people skipped: their photos "
+              "cannot be read", file=sys.stderr)
+    if args.worst:
+        print("\n" + format_worst(report.worst(args.worst), evaluation.threshold))
+    if args.draw:
+        drawn = write_worst_drawings(report, args.worst, args.draw, loaded.spec.skeleton)
+        print(f"{len(drawn)} drawing{'s' * (len(drawn) != 1)} -> {args.draw}")
+    if args.csv:
+        write_table_csv(report, args.csv)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as file:
             json.dump({**evaluation.to_dict(), "checkpoint": str(loaded.source),
-                       "flip": args.flip, "precision": predictor.precision}, file, indent=2)
+                       "flip": args.flip, "precision": predictor.precision,
+                       "box_free": args.box_free,
+                       "skipped": [{"image": s.name, "reason": s.reason}
+                                   for s in report.skipped]}, file, indent=2)
     if args.plot:
-        plot_pck_curves(predictions, loaded.spec.skeleton, args.plot)
+        plot_pck_curves(report.predictions, loaded.spec.skeleton, args.plot)
     return 0
+
+def check_eval_outputs(args: argparse.Namespace) -> None:
+    """``eval``'s new outputs refused before the model loads, not after the scoring."""
+    from pathlib import Path
+
+    from app.engine.inspection import TABLE
+    from app.engine.output_paths import check_outputs
+
+    if args.worst is not None and args.worst < 1:
+        raise UsageError("--worst must be 1 or more")
+    if args.draw is not None:
+        if args.worst is None:
+            raise UsageError("--draw needs --worst N: how many of the worst people to draw")
+        if Path(args.draw).exists() and not Path(args.draw).is_dir():
+            raise UsageError(f"--draw {args.draw}: is a file; name a folder for the drawings")
+    if args.csv is not None:
+        check_outputs([(args.csv, TABLE)], inputs=[args.dataset])
+
+def inspect_with_bar(pipeline: PosePipeline, annotations: list[Annotation],
+                     args: argparse.Namespace) -> InspectionReport:
+    """Every person scored (app.engine.inspection, as the app's inspector scores them), with
+    a progress bar: with no box, a thousand people take minutes."""
+    from tqdm import tqdm
+
+    from app.engine.inspection import inspect
+
+    with tqdm(unit="person", desc="scoring", dynamic_ncols=True, leave=False) as bar:
+        def advance(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = inspect(pipeline, annotations, box_free=args.box_free, stacks=args.stacks,
+                         flip=args.flip, progress=advance)
+    assert report is not None  # nothing cancels it: Ctrl-C ends the command
+    return report
+
+def format_worst(people: list[PersonScore], threshold: float) -> str:
+    """The worst people as lines: rank, image, PCK, joints missed."""
+    lines = [f"{len(people)} people scored worst (PCK@{threshold}, joints missed):"]
+    width = max((len(p.name) for p in people), default=0)
+    lines += [f"{rank:>4}  {p.name:<{width}}  {p.pck:5.1f}%  {', '.join(p.missed) or '-'}"
+              + ("  (left and right exchanged)" if p.mirrored else "")
+              for rank, p in enumerate(people, 1)]
+    return "\n".join(lines)
 
 def add_bench_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("bench", help="speed of the model and of the live pipeline, "

@@ -34,6 +34,7 @@ from app.engine.scoring import (
     Evaluation,
     Predictions,
     can_measure,
+    person_view,
     predict_batch,
     predictions_of,
     run_still_as_shown,
@@ -97,6 +98,7 @@ class InspectionReport:
     joint_names: tuple[str, ...]
     unmeasured: int = 0  # people without a labelled torso, whom PCK cannot score (as eval)
     flip: bool = False  # the flip test was on (person_heatmaps should match)
+    predictions: Predictions | None = None  # every person's, for curves (eval's --plot)
 
     def worst(self, count: int) -> list[PersonScore]:
         """Lowest PCK first; among equals, the least confident first (a person whose torso
@@ -138,9 +140,10 @@ def inspect(pipeline: PosePipeline, annotations: Sequence[Annotation], *,
         done += len(batch.rows) + len(batch.unreadable)
         if progress is not None:
             progress(done, len(rows))
-    evaluation = score(_joined(scored, skeleton.num_joints), skeleton, threshold)
-    return InspectionReport(people, skipped, evaluation, box_free, skeleton.joint_names,
-                            len(annotations) - len(rows), flip)
+    predictions = _joined(scored, skeleton.num_joints)
+    return InspectionReport(people, skipped, score(predictions, skeleton, threshold), box_free,
+                            skeleton.joint_names, len(annotations) - len(rows), flip,
+                            predictions)
 
 
 def person_names(annotations: Sequence[Annotation]) -> list[str]:
@@ -200,14 +203,19 @@ def _predict_in_true_boxes(pipeline: PosePipeline, usable: list[tuple[Annotation
 def _predict_alone(pipeline: PosePipeline, usable: list[tuple[Annotation, np.ndarray]],
                    stacks: int | None, flip: bool
                    ) -> tuple[np.ndarray, np.ndarray, list[CropBox]]:
-    """The same, each photo shown to the pipeline as a still: its last frame's every stack
-    (that frame's last stack is what scoring.predict_live scores)."""
+    """The same, each person's photo (their region of it, where it holds others) shown to the
+    pipeline as a still: its last frame's every stack, in photo pixels (that frame's last
+    stack is what scoring.predict_live scores)."""
     options = PipelineOptions(stacks=stacks, flip=flip, smoothing=False, keep_heatmaps=True)
-    results = [run_still_as_shown(pipeline, image, STILL_FRAMES, options)[-1]
-               for _, image in usable]
-    confidences = [pipeline.spec.codec.decode(r.heatmaps, "none")[1] for r in results]
-    return (np.stack([r.stack_keypoints for r in results], axis=1),
-            np.stack(confidences, axis=1), [r.box for r in results])
+    joints, confidences, boxes = [], [], []
+    for annotation, image in usable:
+        view, offset = person_view(annotation, image)
+        result = run_still_as_shown(pipeline, view, STILL_FRAMES, options)[-1]
+        joints.append(result.stack_keypoints + offset)
+        confidences.append(pipeline.spec.codec.decode(result.heatmaps, "none")[1])
+        boxes.append(CropBox(result.box.cx + offset[0], result.box.cy + offset[1],
+                             result.box.side))
+    return np.stack(joints, axis=1), np.stack(confidences, axis=1), boxes
 
 
 def _person_scores(batch: _Batch, names: list[str], predictions: Predictions,
@@ -245,11 +253,14 @@ def _joined(scored: list[Predictions], joints: int) -> Predictions:
 
 
 def person_heatmaps(pipeline: PosePipeline, person: PersonScore, image: np.ndarray, *,
-                    flip: bool = False) -> np.ndarray:
+                    box_free: bool = False, flip: bool = False) -> np.ndarray:
     """(K, J, h, w) heatmaps of every stack the person was scored with, in the crop their
-    joints came from (the true box, or with no box the pipeline's last one).  Computed when
-    asked: kept for a thousand people they would be gigabytes."""
-    crop = warp_crop(image, person.box, pipeline.spec.input_size)[0]
+    joints came from (the true box; with ``box_free`` the pipeline's last box, in what the
+    pipeline was shown).  Computed when asked: kept for a thousand people they would be
+    gigabytes."""
+    view, (left, top) = person_view(person.annotation, image) if box_free else (image, (0, 0))
+    box = CropBox(person.box.cx - left, person.box.cy - top, person.box.side)
+    crop = warp_crop(view, box, pipeline.spec.input_size)[0]
     return pipeline.predictor(crop[None], len(person.keypoints), flip)[:, 0]
 
 
