@@ -25,6 +25,7 @@ from app.engine.scoring import person_view, predict_live, run_still_as_shown
 from app.model.checkpoint import load_checkpoint
 from app.model.predictors import create_predictor
 from app.pose.skeleton import LSP14
+from app.train.data import decode_once
 from app.train.datasets import dataset_name, held_out_count, split_validation
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
@@ -214,6 +215,22 @@ def test_a_coco_file_names_its_slice_and_trains(coco_file, tmp_path):
                  "--init", str(tmp_path / "none.safetensors")]) == 0
     record = json.loads((run / "log.jsonl").read_text().splitlines()[-1])
     assert record["step"] == 2 and "person_keypoints_test" in json.dumps(record)
+
+
+def test_people_sharing_a_photo_share_its_decoded_pixels(coco_file):
+    people = load_annotations(coco_file)
+    images = decode_once(people)
+    by_photo = {}
+    for person, image in zip(people, images, strict=True):
+        by_photo.setdefault(person.image_path, []).append(image)
+    shared = [arrays for arrays in by_photo.values() if len(arrays) > 1]
+    assert shared and all(a is arrays[0] for arrays in shared for a in arrays)
+
+
+def test_pack_data_refuses_a_coco_file_with_a_message(coco_file, tmp_path, capsys):
+    assert main(["pack-data", "--data", str(coco_file), "--out", str(tmp_path / "copy")]) == 2
+    assert "pack-data copies an LSP-layout folder" in capsys.readouterr().err
+    assert not (tmp_path / "copy").exists()
 
 
 def test_the_images_folder_beside_the_file_is_found_and_a_missing_one_named(tmp_path, people):

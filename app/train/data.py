@@ -9,6 +9,7 @@ people come from :mod:`app.train.datasets`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import cv2
@@ -228,6 +229,15 @@ def black_beyond(crop: np.ndarray, edge: FrameEdge) -> np.ndarray:
     return crop
 
 
+def decode_once(annotations: list[Annotation]) -> list[np.ndarray]:
+    """Each person's photo, decoded once per photo: the people of a COCO photo share one."""
+    decoded: dict[Path, np.ndarray] = {}
+    for annotation in annotations:
+        if annotation.image_path not in decoded:
+            decoded[annotation.image_path] = read_image(annotation.image_path)
+    return [decoded[annotation.image_path] for annotation in annotations]
+
+
 class LspTrainingSet:
     """Decoded-once images with random augmented views, drawn from a seeded generator."""
 
@@ -245,8 +255,7 @@ class LspTrainingSet:
         repeats = repeats if repeats is not None else [1] * len(annotations)
         trainable = [i for i, a in enumerate(annotations) if a.visible.sum() >= 2]
         self.annotations = [annotations[i] for i in trainable]
-        self.images = images if images is not None else [read_image(a.image_path)
-                                                         for a in self.annotations]
+        self.images = images if images is not None else decode_once(self.annotations)
         # One epoch: every person ``repeats`` times, so a small clean set can weigh more.
         self.epoch = np.repeat(np.arange(len(trainable)), [repeats[i] for i in trainable])
         self.soft = [soft[i] for i in trainable] if soft is not None else None

@@ -49,6 +49,9 @@ def pack_dataset(source: str | Path, target: str | Path, box_pixels: int = 128,
     from scipy.io import savemat
 
     source, target = Path(source), Path(target)
+    if not source.is_dir():  # the copy keeps the LSP layout: its joints.mat is what it rewrites
+        raise DatasetError(f"{source}: pack-data copies an LSP-layout folder (images/ and "
+                           "joints.mat); COCO files train as they are")
     annotations = load_annotations(source)
     joints = read_joints_mat(source / "joints.mat")
     lsp_layout = joints.shape[:2] == (3, 14)
