@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QTimer
@@ -220,6 +221,61 @@ def test_export_writes_the_rows_shown_and_never_the_input(qtbot, inspector, lsp_
     assert mat.read_bytes() == (lsp_people / "joints.mat").read_bytes()
     with open(written, newline="", encoding="utf-8") as file:
         assert len(list(csv.DictReader(file))) == len(table_people(inspector))
+
+
+def coco_file(folder: Path, count: int) -> Path:
+    """The first ``count`` LSP people as a COCO person-keypoints file, each in their own
+    photo, and the next one twice side by side on a canvas (two people in one photo)."""
+    from scipy.io import loadmat
+
+    from app.engine.coco_keypoints import COCO_JOINTS
+    from app.pose.skeleton import LSP14
+
+    joints = loadmat(str(LSP / "joints.mat"))["joints"][:, :2, :].transpose(2, 0, 1)
+    (folder / "images").mkdir(parents=True)
+    photo = cv2.imread(str(LSP / "images" / f"im{count + 1:05d}.jpg"))
+    cv2.imwrite(str(folder / "images" / "canvas.png"), np.hstack([photo, photo]))
+    people = [(f"im{number + 1:05d}.jpg", joints[number]) for number in range(count)]
+    people += [("canvas.png", joints[count] + (shift, 0)) for shift in (0, photo.shape[1])]
+    images, annotations = {}, []
+    for index, (name, points) in enumerate(people):
+        if name != "canvas.png":
+            shutil.copyfile(LSP / "images" / name, folder / "images" / name)
+        image = cv2.imread(str(folder / "images" / name))
+        images.setdefault(name, {"id": len(images), "file_name": name,
+                                 "width": image.shape[1], "height": image.shape[0]})
+        keypoints = np.zeros((len(COCO_JOINTS), 3))
+        for joint, joint_name in enumerate(LSP14.joint_names):
+            if joint_name.replace(" ", "_") in COCO_JOINTS:
+                keypoints[COCO_JOINTS.index(joint_name.replace(" ", "_"))] = (*points[joint], 2)
+        low, high = points.min(axis=0), points.max(axis=0)
+        annotations.append({"id": index, "image_id": images[name]["id"], "category_id": 1,
+                            "iscrowd": 0, "num_keypoints": 12,
+                            "keypoints": keypoints.ravel().tolist(),
+                            "bbox": [*low.tolist(), *(high - low).tolist()]})
+    path = folder / "person_keypoints_test.json"
+    path.write_text(json.dumps({"images": list(images.values()), "annotations": annotations,
+                                "categories": [{"id": 1, "name": "person",
+                                                "keypoints": list(COCO_JOINTS)}]}))
+    return path
+
+
+def test_a_coco_file_is_inspected_like_an_lsp_folder(qtbot, inspector, tmp_path) -> None:
+    report = scored(qtbot, inspector, coco_file(tmp_path / "coco", 6))
+    names = sorted(p.name for p in table_people(inspector))
+    assert names == sorted([f"im{n:05d}.jpg" for n in range(1, 7)]
+                           + ["canvas.png #1", "canvas.png #2"])
+    assert "head top" not in report.worst(1)[0].missed  # COCO labels no head top
+    assert np.isnan(report.evaluation.per_joint["head top"])
+    assert inspector.person.picture().person is report.worst(1)[0]
+    row = [p.name for p in table_people(inspector)].index("canvas.png #2")
+    if inspector.table.currentIndex().row() != row:
+        with qtbot.waitSignal(inspector.person_shown, timeout=WAIT_MS):
+            inspector.table.selectRow(row)
+    picture = inspector.person.picture()
+    assert picture.person.name == "canvas.png #2"
+    canvas_width = cv2.imread(str(picture.person.annotation.image_path)).shape[1]
+    assert picture.drawing.shape[1] < canvas_width  # one of two people: shown large
 
 
 def test_a_dataset_error_reaches_the_user(qtbot, inspector, tmp_path) -> None:

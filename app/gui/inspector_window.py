@@ -300,8 +300,8 @@ class InspectorWindow(QMainWindow):
         person stopped at, not for every one passed."""
         assert self._wanted is not None and self._shown is not None and self.model
         self._person_in_flight = True
-        self.link.send(PersonRequest(self._wanted, ModelChoice(self._shown.model.source,
-                                                               self.model.choice)))
+        model = ModelChoice(self._shown.model.source, self.model.choice)
+        self.link.send(PersonRequest(self._wanted, model, self._shown.box_free))
 
     @Slot(object)
     def _person_ready(self, picture: PersonPicture) -> None:

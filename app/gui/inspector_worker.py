@@ -65,12 +65,14 @@ class ScoreRequest:
 class PersonRequest:
     person: PersonScore
     model: ModelChoice
+    box_free: bool  # as the person was scored: their heatmaps come from the same crop
 
 
 @dataclass(frozen=True)
 class PersonPicture:
     """What the inspector shows of one person: the photo with the truth and the prediction
-    drawn together (BGR), and the (K, J, h, w) heatmaps of every stack."""
+    drawn together (BGR; the part of it around the person), and the (K, J, h, w) heatmaps
+    of every stack."""
 
     person: PersonScore
     drawing: np.ndarray
@@ -123,15 +125,35 @@ class InspectorWorker(QObject):
             pipeline = self._pipeline_for(request.model)
             image = read_image(request.person.annotation.image_path)
             drawing = draw_truth_and_prediction(image, request.person, pipeline.spec.skeleton)
-            heatmaps = person_heatmaps(pipeline, request.person, image)
+            heatmaps = person_heatmaps(pipeline, request.person, image,
+                                       box_free=request.box_free)
         except Exception as error:  # the photo changed on disk since it was scored, say
             self.failed.emit(request, failure_message(error))
             return
-        self.person_ready.emit(PersonPicture(request.person, drawing, heatmaps))
+        self.person_ready.emit(PersonPicture(request.person, around_person(drawing,
+                                                                           request.person),
+                                             heatmaps))
 
     @Slot()
     def shutdown(self) -> None:
         self.shut_down.emit()
+
+
+def around_person(image: np.ndarray, person: PersonScore) -> np.ndarray:
+    """The part of the photo that holds the person's crop, truth and prediction: one person
+    of a crowded COCO photo is shown large, and a prediction on someone else still shows."""
+    box = person.box
+    corners = np.array([[box.cx - box.side / 2, box.cy - box.side / 2],
+                        [box.cx + box.side / 2, box.cy + box.side / 2]])
+    points = np.concatenate([corners, person.annotation.joints[person.annotation.visible],
+                             person.keypoints[-1]])
+    low, high = points.min(axis=0), points.max(axis=0)
+    radius = person.radius if np.isfinite(person.radius) else 0.0  # no torso length: none
+    room = max(radius, 0.05 * float((high - low).max()))  # a joint's ring shows whole
+    height, width = image.shape[:2]
+    left, top = np.clip(np.floor(low - room), 0, [width, height]).astype(int)
+    right, bottom = np.clip(np.ceil(high + room), 0, [width, height]).astype(int)
+    return image[top:bottom, left:right] if right > left and bottom > top else image
 
 
 def failure_message(error: Exception) -> str:
