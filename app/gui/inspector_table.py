@@ -9,6 +9,7 @@ back exactly that order; every column sorts by its number (SORT_ROLE), not its t
 from __future__ import annotations
 
 import math
+from collections import Counter
 from enum import IntEnum
 
 from PySide6.QtCore import (
@@ -64,16 +65,31 @@ HEADERS = {
 
 
 class PeopleModel(QAbstractTableModel):
-    """The people of one report, read-only."""
+    """The people of one report, read-only.  Each cell's text and sort key are worked out
+    once: a view asks for them tens of thousands of times as it sorts and lays out a thousand
+    people, and the GUI thread must not stall on it."""
 
     def __init__(self) -> None:
         super().__init__()
         self._people: list[PersonScore] = []
+        self._missed: list[tuple[str, ...]] = []
+        self._texts: list[tuple[str, ...]] = []
+        self._keys: list[tuple[object, ...]] = []
 
     def set_report(self, report: InspectionReport | None) -> None:
         self.beginResetModel()
         self._people = report.worst(len(report.people)) if report else []
+        self._missed = [person.missed for person in self._people]
+        self._texts = [tuple(display_text(p, column) for column in Column) for p in self._people]
+        self._keys = [tuple(sort_key(p, column) for column in Column) for p in self._people]
         self.endResetModel()
+
+    def missed(self, row: int) -> tuple[str, ...]:
+        return self._missed[row]
+
+    def missed_counts(self) -> Counter[str]:
+        """How many people missed each joint."""
+        return Counter(joint for missed in self._missed for joint in missed)
 
     def rowCount(self, parent: Index = TOP) -> int:
         return 0 if parent.isValid() else len(self._people)
@@ -91,16 +107,16 @@ class PeopleModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
-        person = self._people[index.row()]
-        column = Column(index.column())
+        row, column = index.row(), index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return display_text(person, column)
+            return self._texts[row][column]
         if role == SORT_ROLE:
-            return sort_key(person, column)
+            return self._keys[row][column]
+        person = self._people[row]
         if role == PERSON_ROLE:
             return person
         if role == Qt.ItemDataRole.ForegroundRole:
-            if column == Column.MISSED and person.missed:
+            if column == Column.MISSED and self._missed[row]:
                 return MISSED_COLOUR
             if column == Column.EXCHANGED and person.mirrored:
                 return EXCHANGED_COLOUR
@@ -166,8 +182,7 @@ class PeopleFilter(QSortFilterProxyModel):
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         if self._joint is None:
             return True
-        person = self.sourceModel().index(source_row, 0, source_parent).data(PERSON_ROLE)
-        return self._joint in person.missed
+        return self._joint in self.sourceModel().missed(source_row)
 
     def person(self, row: int) -> PersonScore:
         return self.index(row, 0).data(PERSON_ROLE)
@@ -190,6 +205,7 @@ def people_table(rows: PeopleFilter) -> QTableView:
     table.setWordWrap(False)
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setResizeContentsPrecision(100)  # widths from the first rows: not all thousand
     header.setSectionResizeMode(Column.MISSED, QHeaderView.ResizeMode.Stretch)
     return table
 
@@ -229,8 +245,9 @@ class PeoplePane(QWidget):
         joint = self.rows.joint()
         self.joint_filter.clear()
         self.joint_filter.addItem("Everyone", None)
+        counts = self.people.missed_counts()
         for name in report.joint_names if report else ():
-            self.joint_filter.addItem(f"Missed {name} ({len(report.with_missed(name))})", name)
+            self.joint_filter.addItem(f"Missed {name} ({counts[name]})", name)
         self.joint_filter.setCurrentIndex(max(0, self.joint_filter.findData(joint)))
         self.rows.set_joint(self.joint_filter.currentData())
         skipped = report.skipped if report else []
