@@ -88,7 +88,7 @@ def user_errors() -> tuple[type[Exception], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    empty = empty_path_option(args) or ("--inspect" if args.inspect == "" else None)
+    empty = empty_path_option(args)
     if empty is not None:
         print(f"hourglass-pose: {empty} is empty (an unset shell variable?): it needs the "
               "name of a file or folder", file=sys.stderr)

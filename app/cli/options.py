@@ -21,7 +21,7 @@ PATH_OPTIONS = {"input": "--input", "checkpoint": "--checkpoint", "json": "--jso
                 "out": "--out", "plot": "--plot", "dataset": "--dataset",
                 "screenshot": "--screenshot", "images": "--images", "data": "--data",
                 "run": "--run", "run_dir": "--run", "init": "--init", "teacher": "--teacher",
-                "model": "--model", "draw": "--draw", "csv": "--csv"}
+                "model": "--model", "draw": "--draw", "csv": "--csv", "inspect": "--inspect"}
 
 def empty_path_option(args: argparse.Namespace) -> str | None:
     """The first option given an empty path, if any."""
