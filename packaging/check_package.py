@@ -7,14 +7,17 @@ It runs ``--version``, ``info`` (the embedded model loads, and runs through Open
 ``--self-test`` (on OpenVINO too), which drives the real window through the whole pipeline: on
 the camera if one opens, else on frames the app draws itself (CI machines have no camera).
 With ``--images`` it also makes a clip from those photos with the frozen ``make-clip`` and
-self-tests on it.  Exits 1 at the first failure.  CI (.ci/run) and the release workflow run it;
-ARCHIVE defaults to the one build.py names for this machine.
+self-tests on it; where that folder is a labelled dataset (LSP layout), the inspector's
+self-test scores a few of its people too, which reads ``joints.mat`` without SciPy, as users'
+copies of the app must.  Exits 1 at the first failure.  CI (.ci/run) and the release workflow
+run it; ARCHIVE defaults to the one build.py names for this machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -59,6 +62,17 @@ def run(executable: Path, *args: str, expect: str, cwd: Path) -> None:
         raise SystemExit(f"check_package: {' '.join(args)} did not print {expect!r}")
 
 
+def labelled_sample(dataset: Path, folder: Path, people: int = 24) -> Path:
+    """A copy of an LSP-layout dataset holding its first ``people`` photos: the loader skips
+    the entries of joints.mat whose photo is absent, so the whole file comes along as it is."""
+    sample = folder / "labelled"
+    (sample / "images").mkdir(parents=True)
+    shutil.copy(dataset / "joints.mat", sample / "joints.mat")
+    for photo in sorted((dataset / "images").iterdir())[:people]:
+        shutil.copy(photo, sample / "images" / photo.name)
+    return sample
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("archive", type=Path, nargs="?", default=archive_path())
@@ -81,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             run(app, "make-clip", "--images", str(args.images.resolve()), "--out", "clip.mp4",
                 "--count", "10", expect="clip.mp4", cwd=folder)
             run(app, "--self-test", "--input", "clip.mp4", expect="CPU · OpenVINO", cwd=folder)
+            if (args.images / "joints.mat").is_file():
+                sample = labelled_sample(args.images.resolve(), folder)
+                run(app, "--self-test", "--inspect", str(sample),
+                    expect="the inspector scored", cwd=folder)
     print("check_package: the unpacked app passed every check")
     return 0
 
