@@ -69,9 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_teach_parser(commands)
     return parser
 
+
 RUNNERS = {"info": run_info, "infer": run_infer, "eval": run_eval, "train": run_train,
            "publish": run_publish, "bench": run_bench, "make-clip": run_make_clip,
            "pack-data": run_pack_data, "teach": run_teach}
+
 
 def user_errors() -> tuple[type[Exception], ...]:
     """The project's own error types: what they say is meant for the user."""
@@ -85,6 +87,7 @@ def user_errors() -> tuple[type[Exception], ...]:
 
     return (UsageError, CheckpointError, SourceError, OutputError, DeviceError, DatasetError,
             TeacherError, PublishRefused)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)

@@ -23,6 +23,7 @@ PATH_OPTIONS = {"input": "--input", "checkpoint": "--checkpoint", "json": "--jso
                 "run": "--run", "run_dir": "--run", "init": "--init", "teacher": "--teacher",
                 "model": "--model", "draw": "--draw", "csv": "--csv", "inspect": "--inspect"}
 
+
 def empty_path_option(args: argparse.Namespace) -> str | None:
     """The first option given an empty path, if any."""
     for dest, option in PATH_OPTIONS.items():
@@ -31,12 +32,14 @@ def empty_path_option(args: argparse.Namespace) -> str | None:
             return option
     return None
 
+
 def add_model_choice(parser: argparse.ArgumentParser) -> None:
     """Which model runs where: every command that runs the network takes these."""
     parser.add_argument("--checkpoint", help="default: the embedded model")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--runtime", default="auto", choices=("auto", "openvino", "torch"),
                         help="on the CPU: OpenVINO (auto, where it loads) or PyTorch")
+
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     add_model_choice(parser)
@@ -46,6 +49,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                         help="auto: fp16 on CUDA; on the CPU bf16 where the CPU has native "
                              "bf16 (through PyTorch: and a first race shows it faster), "
                              "else fp32")
+
 
 def predictor_for(loaded: LoadedModel, args: argparse.Namespace) -> Predictor:
     """The predictor the command's options ask for; what the user should know of how it runs
@@ -57,6 +61,7 @@ def predictor_for(loaded: LoadedModel, args: argparse.Namespace) -> Predictor:
     if predictor.note:
         print(f"hourglass-pose: note: {predictor.note}", file=sys.stderr)
     return predictor
+
 
 def check_stacks(stacks: int | None, available: int) -> None:
     if stacks is not None and not 1 <= stacks <= available:

@@ -27,6 +27,7 @@ def add_info_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("info", help="describe a checkpoint, and how it runs here")
     add_model_choice(parser)
 
+
 def run_info(args: argparse.Namespace) -> int:
     from app.model.checkpoint import load_model
     from app.model.complexity import flops_per_stack_count, parameter_count
@@ -54,6 +55,7 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"runs here    {describe_runtime(predictor_for(loaded, args))}")
     return 0
 
+
 def add_infer_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("infer", help="poses of every frame of a video, image, "
                                  "folder or camera, as JSON lines")
@@ -63,6 +65,7 @@ def add_infer_parser(commands: argparse._SubParsersAction) -> None:
     add_model_options(parser)
     parser.add_argument("--max-frames", type=int, default=None,
                         help="stop after this many frames (cameras run until Ctrl-C)")
+
 
 def run_infer(args: argparse.Namespace) -> int:
     from app.engine.open_media import check_media, is_camera_index
@@ -100,6 +103,7 @@ def run_infer(args: argparse.Namespace) -> int:
         print(f"hourglass-pose: {how} before the first frame: nothing was written",
               file=sys.stderr)
     return 128 + stop.received  # the shell's code for "ended by this signal": 130, 143
+
 
 def infer_frames(args: argparse.Namespace, pipeline: PosePipeline, options: PipelineOptions,
                  stop: StopSignals) -> tuple[int, int]:
@@ -145,6 +149,7 @@ def infer_frames(args: argparse.Namespace, pipeline: PosePipeline, options: Pipe
             recorder.close(keep)
     return recorder.frames, skipped
 
+
 def add_eval_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("eval", help="PCK@0.2 on an LSP-layout folder or a COCO "
                                  "person-keypoints file, and the people it got most wrong")
@@ -168,6 +173,7 @@ def add_eval_parser(commands: argparse._SubParsersAction) -> None:
                         help="write the table of people here: PCK, joints missed, left and "
                              "right exchanged, the smallest confidence, each joint hit or not")
     add_model_options(parser)
+
 
 def run_eval(args: argparse.Namespace) -> int:
     import json
@@ -212,6 +218,7 @@ def run_eval(args: argparse.Namespace) -> int:
         plot_pck_curves(report.predictions, loaded.spec.skeleton, args.plot)
     return 0
 
+
 def check_eval_outputs(args: argparse.Namespace) -> None:
     """``eval``'s new outputs refused before the model loads, not after the scoring."""
     from pathlib import Path
@@ -228,6 +235,7 @@ def check_eval_outputs(args: argparse.Namespace) -> None:
             raise UsageError(f"--draw {args.draw}: is a file; name a folder for the drawings")
     if args.csv is not None:
         check_outputs([(args.csv, TABLE)], inputs=[args.dataset])
+
 
 def inspect_with_bar(pipeline: PosePipeline, annotations: list[Annotation],
                      args: argparse.Namespace) -> InspectionReport:
@@ -247,6 +255,7 @@ def inspect_with_bar(pipeline: PosePipeline, annotations: list[Annotation],
     assert report is not None  # nothing cancels it: Ctrl-C ends the command
     return report
 
+
 def format_worst(people: list[PersonScore], threshold: float) -> str:
     """The worst people as lines: rank, image, PCK, joints missed."""
     lines = [f"{len(people)} people scored worst (PCK@{threshold}, joints missed):"]
@@ -255,6 +264,7 @@ def format_worst(people: list[PersonScore], threshold: float) -> str:
               + ("  (left and right exchanged)" if p.mirrored else "")
               for rank, p in enumerate(people, 1)]
     return "\n".join(lines)
+
 
 def add_bench_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("bench", help="speed of the model and of the live pipeline, "
@@ -271,6 +281,7 @@ def add_bench_parser(commands: argparse._SubParsersAction) -> None:
                         help="instead: run this many frames and report memory, threads, files")
     parser.add_argument("--load", type=int, metavar="CORES",
                         help="instead: frames/s idle and beside this many busy cores")
+
 
 def run_bench(args: argparse.Namespace) -> int:
     import json
@@ -312,6 +323,7 @@ def run_bench(args: argparse.Namespace) -> int:
         plot_report(report, args.plot)
     return 0
 
+
 def add_make_clip_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("make-clip", help="a demo video from a folder of photos "
                                  "(e.g. ../shared/datasets/lspet), for trying the app without "
@@ -322,6 +334,7 @@ def add_make_clip_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--hold", type=int, default=8, help="frames per photo")
     parser.add_argument("--fps", type=float, default=15.0)
     parser.add_argument("--size", default="640x480", help="WIDTHxHEIGHT")
+
 
 def run_make_clip(args: argparse.Namespace) -> int:
     from app.engine.clips import photo_clip_frames, photos_in, write_clip

@@ -60,6 +60,7 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
     teacher.add_argument("--distil", type=float, default=defaults.distil,
                          help="the teacher maps' share of the labelled joints' targets (0-1)")
 
+
 def augmentation_changes(settings: list[str]) -> dict:
     """``NAME=VALUE`` pairs as Augmentation fields (a comma makes a range)."""
     from app.train.data import Augmentation
@@ -76,6 +77,7 @@ def augmentation_changes(settings: list[str]) -> dict:
             raise UsageError(f"--augment {setting}: {value} is not a number") from error
         changes[name] = tuple(numbers) if len(numbers) > 1 else numbers[0]
     return changes
+
 
 def run_train(args: argparse.Namespace) -> int:
     from app.paths import default_checkpoint
@@ -97,6 +99,7 @@ def run_train(args: argparse.Namespace) -> int:
     trainer = train(TrainConfig(**options))
     return 130 if trainer.interrupted else 0
 
+
 def add_publish_parser(commands: argparse._SubParsersAction) -> None:
     from app.train.config import DEFAULT_DATA
 
@@ -114,6 +117,7 @@ def add_publish_parser(commands: argparse._SubParsersAction) -> None:
                         help="runs that differ by one lever, for the card's table of what "
                              "each lever contributed; @STEP: the best up to that step, to "
                              "compare runs at matched steps")
+
 
 def run_publish(args: argparse.Namespace) -> int:
     from pathlib import Path
@@ -133,6 +137,7 @@ def run_publish(args: argparse.Namespace) -> int:
     print(publish(Path(args.run), args.data, target, args.force, ablations))
     return 0
 
+
 def add_pack_data_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "pack-data", help="write a compact copy of an LSP-layout dataset (to train elsewhere)")
@@ -145,6 +150,7 @@ def add_pack_data_parser(commands: argparse._SubParsersAction) -> None:
                         help="also move the teacher's targets for this dataset from the folder "
                              "FROM (made by `teach`) into the copy's pixels, in the folder TO")
     parser.add_argument("--teacher-model", default="EfficientPoseII")
+
 
 def run_pack_data(args: argparse.Namespace) -> int:
     from pathlib import Path
@@ -159,6 +165,7 @@ def run_pack_data(args: argparse.Namespace) -> int:
     print(f"{images} images, {written / 2**20:.1f} MiB, in {args.out}")
     return 0
 
+
 def add_teach_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "teach", help="run an EfficientPose teacher once over a dataset's people and cache its "
@@ -169,6 +176,7 @@ def add_teach_parser(commands: argparse._SubParsersAction) -> None:
                         help="the teacher's TFLite file")
     parser.add_argument("--out", default=".cache/teacher", help="the targets' folder")
     parser.add_argument("--threads", type=int, default=1)
+
 
 def run_teach(args: argparse.Namespace) -> int:
     from app.train.teacher import compute_teacher_targets
