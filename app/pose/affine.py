@@ -21,6 +21,7 @@ import numpy as np
 # crop than the network learnt them.
 PERSON_BOX_MARGIN = 1.3
 
+
 @dataclass(frozen=True)
 class CropBox:
     """A square region of the frame: centre (x, y) and side length, in frame pixels."""
