@@ -236,6 +236,20 @@ def test_last_pt_keeps_the_format_that_earlier_runs_resume_from(lspet_subset, tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt", "last.safetensors"]
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_training_precision_can_be_forced_for_measuring(lspet_subset, tmp_path, precision):
+    """fp32 and bf16 autocast, asked for by name, whatever the CPU has: the step runs and its
+    activations are in that precision (the network's weights stay fp32)."""
+    trainer = Trainer(tiny_config(lspet_subset, tmp_path, precision=precision))
+    assert trainer.autocast_dtype == (torch.bfloat16 if precision == "bf16" else None)
+    seen = []
+    trainer.network.stacks[0].register_forward_hook(lambda _m, _i, out: seen.append(out[1].dtype))
+    losses = trainer.train_step()
+    assert np.isfinite(losses).all()
+    assert seen == [torch.bfloat16 if precision == "bf16" else torch.float32]
+    assert all(p.dtype == torch.float32 for p in trainer.network.parameters())
+
+
 def test_the_last_step_of_the_schedule_is_always_validated(lspet_subset, tmp_path):
     trainer = Trainer(tiny_config(lspet_subset, tmp_path, epochs=1))  # eval_every 10,000
     trainer.resume()

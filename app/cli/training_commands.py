@@ -47,6 +47,11 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-steps", type=int, default=None,
                         help="stop after this many steps (the schedule still spans --epochs)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
+                        help="autocast: auto is bf16 where the device has it natively "
+                             "(fp16 on older GPUs), else fp32")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the network for the training step")
     parser.add_argument("--augment", nargs="+", default=[], metavar="NAME=VALUE",
                         help="change augmentation settings, e.g. occluder_probability=0.5 "
                              "scale=0.65,1.35 (see app/train/data.py Augmentation)")

@@ -42,6 +42,10 @@ class TrainConfig:
     save_every: int = 100
     seed: int = 0
     device: str = "auto"
+    # Autocast on the CPU: "auto" is bf16 where the CPU has it natively (AMX, AVX512-BF16),
+    # else fp32; "fp32" and "bf16" force one, for measuring them against each other.
+    precision: str = "auto"
+    compile: bool = False  # torch.compile the training step's network (inductor)
     workers: int | None = None  # batch-making processes; None: 0 on CPU, up to 12 on CUDA
     max_steps: int | None = None  # stop early (tests, smoke runs); the schedule ignores it
     # The teacher (app.train.teacher, app.train.guidance): its cached targets' folder (None:

@@ -149,6 +149,8 @@ class Trainer:
         self.step_network: nn.Module = self.network
         if self.world > 1:
             self.step_network = nn.parallel.DistributedDataParallel(self.network)
+        if config.compile:
+            self.step_network = torch.compile(self.step_network)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.autocast_dtype == torch.float16)
 
         held_out = config.held_out or [None] * len(config.data)
@@ -188,6 +190,10 @@ class Trainer:
         return device
 
     def _autocast_dtype(self) -> torch.dtype | None:
+        if self.config.precision == "fp32":
+            return None
+        if self.config.precision == "bf16":
+            return torch.bfloat16
         if self.device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.bfloat16 if cpu_supports_bf16() else None
