@@ -4,6 +4,7 @@ unchanged until it is switched on."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 import cv2
@@ -41,6 +42,43 @@ def blockiness(image: np.ndarray) -> float:
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float64)
     steps = np.abs(np.diff(grey, axis=1))
     return float(steps[:, 7::8].mean() / steps.mean())
+
+
+# sha256 of what every effect, and webcam_effects, made of square_pattern() for seeds 0 to 11
+# before the effects took pictures of any shape: training's square crops must not change.
+SQUARE_DIGEST = "49b838ab109b7d3369cde3f98b930dfedc706036118c1c159601c9af66a4fbf9"
+
+
+def square_pattern() -> np.ndarray:
+    """A 96 px square of gradients and noise, made by numpy alone (no decoder to vary)."""
+    y, x = np.mgrid[0:96, 0:96]
+    base = (np.stack([x * 2, y * 2, x + y], axis=-1)
+            + np.random.default_rng(1).integers(0, 40, (96, 96, 3)))
+    return np.clip(base, 0, 255).astype(np.uint8)
+
+
+def test_square_crops_get_the_same_bytes_as_before_any_shape_was_allowed():
+    image, digest = square_pattern(), hashlib.sha256()
+    for seed in range(12):
+        digest.update(webcam_effects(image, np.random.default_rng(seed)).tobytes())
+        for effect in EFFECTS:
+            digest.update(effect(image, np.random.default_rng(seed)).tobytes())
+    assert digest.hexdigest() == SQUARE_DIGEST
+
+
+@pytest.mark.parametrize("size", [(216, 301), (301, 216), (40, 1), (1, 40), (1, 1)])
+@pytest.mark.parametrize("effect", [*EFFECTS, webcam_effects])
+def test_every_effect_takes_a_photo_of_any_shape(crop, effect, size):
+    photo = cv2.resize(crop, size)  # (width, height): eval --as-webcam's whole photos
+    out = effect(photo, np.random.default_rng(7))
+    assert out.shape == photo.shape and out.dtype == np.uint8
+
+
+def test_focus_on_a_tall_photo_keeps_its_centre_sharp(crop):
+    photo = cv2.resize(crop, (216, 301), interpolation=cv2.INTER_CUBIC)
+    focused = shallow_focus(photo, np.random.default_rng(3))
+    assert np.array_equal(focused[120:180, 80:136], photo[120:180, 80:136])
+    assert sharpness(focused[:30]) < 0.8 * sharpness(photo[:30])
 
 
 @pytest.mark.parametrize("effect", EFFECTS)

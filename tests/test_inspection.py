@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.io import loadmat, savemat
+from labelled_copies import LSP, PEOPLE, UNLABELLED, eval_args, write_lsp_copy
 
 from app.cli import main
 from app.engine.image_files import read_image
@@ -32,24 +31,8 @@ from app.model.checkpoint import load_checkpoint
 from app.model.predictors import create_predictor
 from app.pose.skeleton import LSP14
 
-LSP = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "lsp"
-PEOPLE = 40  # more than one batch of 32, so batching and Cancel between batches are seen
-UNLABELLED = (3, 7)  # people whose head top the copy marks unlabelled (LSP labels every joint)
-
 pytestmark = pytest.mark.skipif(not (LSP / "joints.mat").is_file(),
                                 reason=f"needs {LSP}")
-
-
-def write_lsp_copy(folder: Path, people: int = PEOPLE) -> Path:
-    """The first ``people`` of LSP in its layout, head tops of UNLABELLED marked unlabelled."""
-    joints = loadmat(str(LSP / "joints.mat"))["joints"][:, :, :people].copy()
-    joints[LSP14.index("head top"), 2, list(UNLABELLED)] = 0
-    (folder / "images").mkdir(parents=True)
-    savemat(folder / "joints.mat", {"joints": joints})
-    for number in range(1, people + 1):
-        name = f"im{number:05d}.jpg"
-        shutil.copyfile(LSP / "images" / name, folder / "images" / name)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +48,6 @@ def pipeline(tiny_checkpoint) -> PosePipeline:
 @pytest.fixture(scope="module")
 def report(pipeline, lsp_copy):
     return inspect(pipeline, load_annotations(lsp_copy))
-
-
-def eval_args(dataset: Path, checkpoint: Path, *more: str) -> list[str]:
-    return ["eval", "--dataset", str(dataset), "--checkpoint", str(checkpoint),
-            "--device", "cpu", "--precision", "fp32", *more]
 
 
 def test_the_reports_figures_are_evals_and_the_people_add_up_to_them(

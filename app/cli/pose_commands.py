@@ -17,10 +17,14 @@ from app.cli.options import (
 from app.stop_signals import StopSignals
 
 if TYPE_CHECKING:
-    from app.engine.inspection import InspectionReport, PersonScore
+    from app.engine.inspection import InspectionReport, PersonScore, Prepare
     from app.engine.labelled_data import Annotation
     from app.engine.pipeline import PipelineOptions, PosePipeline
     from app.engine.sources import SkippedFile
+
+
+# eval --as-webcam's seed when none is given: the one issue 23's A/B was first measured with.
+WEBCAM_SEED = 2026
 
 
 def add_info_parser(commands: argparse._SubParsersAction) -> None:
@@ -172,6 +176,10 @@ def add_eval_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--csv", metavar="FILE",
                         help="write the table of people here: PCK, joints missed, left and "
                              "right exchanged, the smallest confidence, each joint hit or not")
+    parser.add_argument("--as-webcam", type=int, nargs="?", const=WEBCAM_SEED, metavar="SEED",
+                        help="score each photo as a webcam would show it (noise, blur, low "
+                             "light, a codec's blocks), its effects drawn from SEED and the "
+                             f"photo's name alone (default {WEBCAM_SEED})")
     add_model_options(parser)
 
 
@@ -194,6 +202,8 @@ def run_eval(args: argparse.Namespace) -> int:
     predictor = predictor_for(loaded, args)
     report = inspect_with_bar(PosePipeline(predictor), annotations, args)
     evaluation = report.evaluation
+    if args.as_webcam is not None:
+        print(f"The photos shown as a webcam would show them (effects seeded {args.as_webcam})")
     print(format_table(evaluation))
     for skip in report.skipped:
         print(f"hourglass-pose: skipped {skip.name}: {skip.reason}", file=sys.stderr)
@@ -211,7 +221,7 @@ def run_eval(args: argparse.Namespace) -> int:
         with open(args.json, "w", encoding="utf-8") as file:
             json.dump({**evaluation.to_dict(), "checkpoint": str(loaded.source),
                        "flip": args.flip, "precision": predictor.precision,
-                       "box_free": args.box_free,
+                       "box_free": args.box_free, "as_webcam": args.as_webcam,
                        "skipped": [{"image": s.name, "reason": s.reason}
                                    for s in report.skipped]}, file, indent=2)
     if args.plot:
@@ -228,6 +238,8 @@ def check_eval_outputs(args: argparse.Namespace) -> None:
 
     if args.worst is not None and args.worst < 1:
         raise UsageError("--worst must be 1 or more")
+    if args.as_webcam is not None and args.as_webcam < 0:
+        raise UsageError("--as-webcam's SEED must be 0 or more")
     if args.draw is not None:
         if args.worst is None:
             raise UsageError("--draw needs --worst N: how many of the worst people to draw")
@@ -251,9 +263,19 @@ def inspect_with_bar(pipeline: PosePipeline, annotations: list[Annotation],
             bar.update(done - bar.n)
 
         report = inspect(pipeline, annotations, box_free=args.box_free, stacks=args.stacks,
-                         flip=args.flip, progress=advance)
+                         flip=args.flip, progress=advance, prepare=webcam_view(args.as_webcam))
     assert report is not None  # nothing cancels it: Ctrl-C ends the command
     return report
+
+
+def webcam_view(seed: int | None) -> Prepare | None:
+    """``--as-webcam``'s preparation: each photo's effects seeded by its name (its stem, the
+    same in pack-data's WebP copy), never by its place in the set."""
+    if seed is None:
+        return None
+    from app.train.camera_effects import photo_as_webcam
+
+    return lambda image, person: photo_as_webcam(image, person.image_path.stem, seed)
 
 
 def format_worst(people: list[PersonScore], threshold: float) -> str:

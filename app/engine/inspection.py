@@ -8,6 +8,9 @@ last digit; with none, each photo goes through the app's own pipeline as a still
 (:func:`app.engine.scoring.run_still_as_shown`), as the camera would see it.  Photos are read
 a batch at a time, never all at once (a thousand decoded photos are gigabytes), and a photo
 that cannot be read costs its people, not the run.
+
+A ``prepare`` function may change each photo as it is read (``eval --as-webcam`` shows it as a
+webcam would); the report keeps it, so the drawings show the photo that was scored.
 """
 
 from __future__ import annotations
@@ -46,6 +49,10 @@ from app.pose.skeleton import Skeleton
 
 # People per network batch: eval's own, so the figures agree; Cancel is heard between batches.
 BATCH = 32
+
+# What a photo becomes before it is scored, given the photo and a person on it.  A photo holding
+# several people is prepared once for all of them, so it should depend on the photo alone.
+Prepare = Callable[[np.ndarray, Annotation], np.ndarray]
 
 TABLE = OutputKind("table of people (CSV)", (".csv",))
 MISSED_COLOUR = (40, 40, 230)  # BGR red: the line from a missed joint to where it belongs
@@ -99,6 +106,12 @@ class InspectionReport:
     unmeasured: int = 0  # people without a labelled torso, whom PCK cannot score (as eval)
     flip: bool = False  # the flip test was on (person_heatmaps should match)
     predictions: Predictions | None = None  # every person's, for curves (eval's --plot)
+    prepare: Prepare | None = None  # what each photo became before it was scored
+
+    def photo(self, person: PersonScore) -> np.ndarray:
+        """The person's photo as it was scored: read again (a thousand are not kept), and
+        prepared again."""
+        return scored_photo(person.annotation, self.prepare)
 
     def worst(self, count: int) -> list[PersonScore]:
         """Lowest PCK first; among equals, the least confident first (a person whose torso
@@ -113,7 +126,8 @@ class InspectionReport:
 def inspect(pipeline: PosePipeline, annotations: Sequence[Annotation], *,
             box_free: bool = False, stacks: int | None = None, flip: bool = False,
             threshold: float = 0.2, progress: Callable[[int, int], None] | None = None,
-            cancelled: Callable[[], bool] | None = None) -> InspectionReport | None:
+            cancelled: Callable[[], bool] | None = None, prepare: Prepare | None = None
+            ) -> InspectionReport | None:
     """Score every person; None when ``cancelled`` said so between batches.  ``progress``
     hears (people done, people to do) before the first batch and after each (a person at a
     time with no box: each costs several frames of the pipeline)."""
@@ -127,7 +141,7 @@ def inspect(pipeline: PosePipeline, annotations: Sequence[Annotation], *,
     if progress is not None:
         progress(0, len(rows))
     done = 0
-    for batch in _read_in_batches(annotations, rows, names, 1 if box_free else BATCH):
+    for batch in _read_in_batches(annotations, rows, names, 1 if box_free else BATCH, prepare):
         if cancelled is not None and cancelled():
             return None
         skipped += batch.unreadable
@@ -143,7 +157,7 @@ def inspect(pipeline: PosePipeline, annotations: Sequence[Annotation], *,
     predictions = _joined(scored, skeleton.num_joints)
     return InspectionReport(people, skipped, score(predictions, skeleton, threshold), box_free,
                             skeleton.joint_names, len(annotations) - len(rows), flip,
-                            predictions)
+                            predictions, prepare)
 
 
 def person_names(annotations: Sequence[Annotation]) -> list[str]:
@@ -165,8 +179,14 @@ class _Batch:
     unreadable: list[SkippedPerson]  # skipped on the way for a photo that cannot be read
 
 
+def scored_photo(annotation: Annotation, prepare: Prepare | None) -> np.ndarray:
+    """The person's photo, read and prepared: UnreadableImage where it cannot be read."""
+    image = read_image(annotation.image_path)
+    return image if prepare is None else prepare(image, annotation)
+
+
 def _read_in_batches(annotations: Sequence[Annotation], rows: list[int], names: list[str],
-                     size: int) -> Iterator[_Batch]:
+                     size: int, prepare: Prepare | None) -> Iterator[_Batch]:
     """Batches of ``size`` readable people.  A photo stays in hand for the people after it on
     the same photo, and is let go with its batch."""
     batch = _Batch([], [], [])
@@ -177,7 +197,7 @@ def _read_in_batches(annotations: Sequence[Annotation], rows: list[int], names: 
         if annotation.image_path != path:
             path = annotation.image_path
             try:
-                image = read_image(path)
+                image = scored_photo(annotation, prepare)
             except UnreadableImage as error:
                 image = error
         if isinstance(image, UnreadableImage):
@@ -256,8 +276,8 @@ def person_heatmaps(pipeline: PosePipeline, person: PersonScore, image: np.ndarr
                     box_free: bool = False, flip: bool = False) -> np.ndarray:
     """(K, J, h, w) heatmaps of every stack the person was scored with, in the crop their
     joints came from (the true box; with ``box_free`` the pipeline's last box, in what the
-    pipeline was shown).  Computed when asked: kept for a thousand people they would be
-    gigabytes."""
+    pipeline was shown), of ``image`` as it was scored (:meth:`InspectionReport.photo`).
+    Computed when asked: kept for a thousand people they would be gigabytes."""
     view, (left, top) = person_view(person.annotation, image) if box_free else (image, (0, 0))
     box = CropBox(person.box.cx - left, person.box.cy - top, person.box.side)
     crop = warp_crop(view, box, pipeline.spec.input_size)[0]
@@ -329,8 +349,7 @@ def write_worst_drawings(report: InspectionReport, count: int, folder: str | Pat
                              for rank, person in enumerate(worst, 1)],
                             inputs=[p.annotation.image_path for p in report.people])
     for person, target in zip(worst, targets, strict=True):
-        drawing = draw_truth_and_prediction(read_image(person.annotation.image_path), person,
-                                            skeleton)
+        drawing = draw_truth_and_prediction(report.photo(person), person, skeleton)
         _write(target, cv2.imencode(".png", drawing)[1].tobytes())
     return targets
 

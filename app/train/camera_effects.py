@@ -7,8 +7,9 @@ lens focused on their face with the room behind soft.  Each function here does o
 crop, in the order light meets the camera (scene, optics, sensor, compression), with its
 strength drawn from ``rng``, so the network sees the webcam's world while it trains.
 
-Every function takes and returns a (S, S, 3) uint8 BGR crop and leaves the joints where they
-are: none of them moves a pixel's content more than a blur's reach.
+Every function takes and returns an (H, W, 3) uint8 BGR picture and leaves the joints where
+they are: none of them moves a pixel's content more than a blur's reach.  Training gives them
+square crops; ``eval --as-webcam`` gives them whole photos of any shape.
 """
 
 from __future__ import annotations
@@ -45,14 +46,16 @@ def motion_blur(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def shallow_focus(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A lens focused on the person: the crop's centre sharp, its edges (the room behind)
-    blurred, with a soft transition between."""
-    size = image.shape[0]
+    """A lens focused on the person: the picture's centre sharp, its edges (the room behind)
+    blurred, with a soft transition between.  The sharp region is an ellipse fitted to the
+    picture, so a whole photo of any shape is focused as a square crop is."""
+    height, width = image.shape[:2]
     radius = int(rng.integers(2, 6))
     blurred = cv2.GaussianBlur(image, (2 * radius + 1, 2 * radius + 1), 0)
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
-    centre = (size - 1) / 2
-    distance = np.hypot((x - centre) / centre, (y - centre) / centre)  # 0 centre, 1 edge
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    # Half a pixel at least: a picture one pixel across has its centre on its edge.
+    centre_x, centre_y = max((width - 1) / 2, 0.5), max((height - 1) / 2, 0.5)
+    distance = np.hypot((x - centre_x) / centre_x, (y - centre_y) / centre_y)  # 0 centre, 1 edge
     sharp_within = rng.uniform(0.45, 0.75)
     weight = np.clip((distance - sharp_within) / 0.25, 0.0, 1.0)[..., None]
     return (image * (1 - weight) + blurred * weight).astype(np.uint8)
@@ -90,3 +93,9 @@ def webcam_effects(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if apply:
             image = effect(image, rng)
     return image
+
+
+def photo_as_webcam(image: np.ndarray, name: str, seed: int) -> np.ndarray:
+    """The webcam's effects on the photo called ``name``, drawn from (``seed``, ``name``) alone,
+    so a photo is degraded alike whichever others are scored beside it, and in whatever order."""
+    return webcam_effects(image, np.random.default_rng([seed, *name.encode()]))
