@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from app.engine.image_files import read_image
 from app.engine.inspection import (
@@ -31,6 +31,7 @@ from app.engine.inspection import (
 from app.engine.labelled_data import DatasetError, load_annotations
 from app.engine.models import CheckpointError, DeviceError, ModelInfo, PoseModel
 from app.engine.pipeline import PosePipeline
+from app.gui.thread_link import ThreadLink
 
 
 @dataclass(frozen=True)
@@ -163,34 +164,18 @@ def failure_message(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-class InspectorThread(QObject):
-    """The worker's thread, started with the first request, and the requests' signals."""
+class InspectorThread(ThreadLink):
+    """The inspector worker's thread, started with the first request, and the requests'
+    signals; :meth:`stop` lets the worker finish what it holds (the caller cancels a scoring
+    run first)."""
 
     score = Signal(object)  # ScoreRequest
     show_person = Signal(object)  # PersonRequest
-    _shutdown = Signal()
 
     def __init__(self, parent: QObject) -> None:
-        super().__init__(parent)
-        self.worker_thread = QThread(self)
-        self.worker_thread.setObjectName("inspector")
-        self.worker = InspectorWorker()
-        self.worker.moveToThread(self.worker_thread)
-        self.score.connect(self.worker.score, Qt.QueuedConnection)
-        self.show_person.connect(self.worker.show_person, Qt.QueuedConnection)
-        self._shutdown.connect(self.worker.shutdown, Qt.QueuedConnection)
-        # Direct: the GUI thread may be blocked in stop()'s wait for exactly this quit.
-        self.worker.shut_down.connect(self.worker_thread.quit, Qt.DirectConnection)
+        super().__init__(InspectorWorker(), "inspector", parent)
 
     def send(self, request: ScoreRequest | PersonRequest) -> None:
         if not self.worker_thread.isRunning():
             self.worker_thread.start()
         (self.score if isinstance(request, ScoreRequest) else self.show_person).emit(request)
-
-    def stop(self, timeout_ms: int) -> bool:
-        """Let the worker finish what it holds (the caller cancels a scoring run first) and
-        wait up to ``timeout_ms`` for its thread; whether it has stopped."""
-        if not self.worker_thread.isRunning():
-            return True
-        self._shutdown.emit()
-        return self.worker_thread.wait(timeout_ms)

@@ -16,15 +16,16 @@ watches the window (the self-test, the tests) that a frame is on screen.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QObject, Signal
 
+from app.gui.thread_link import ThreadLink
 from app.gui.worker import PoseWorker
 
 
-class WorkerLink(QObject):
-    """Owns the worker's thread and the worker; :meth:`start` and :meth:`stop` them."""
+class WorkerLink(ThreadLink):
+    """Owns the pose worker's thread and the worker; :meth:`start` and :meth:`stop` them."""
 
-    # Requests, each queued to the worker's slot of the same name.
+    # Requests, each queued to the worker's slot of the same name (and ``shutdown``, by stop()).
     open_source = Signal(object)  # SourceRequest
     set_options = Signal(object)  # PipelineOptions
     load_model = Signal(str)  # a checkpoint's path; "" for the shipped model
@@ -37,30 +38,12 @@ class WorkerLink(QObject):
     find_cameras = Signal()
     choose_person = Signal(object)  # PersonChoice, or None: follow whoever is found
     acknowledge_report = Signal()  # a frame report is drawn: the worker may send another
-    shutdown = Signal()  # sent by stop(), which also waits for the thread
 
     def __init__(self, parent: QObject) -> None:
-        super().__init__(parent)
-        self.worker_thread = QThread(self)
-        self.worker_thread.setObjectName("pose-worker")
-        self.worker = PoseWorker()
-        self.worker.moveToThread(self.worker_thread)
+        super().__init__(PoseWorker(), "pose-worker", parent)
         self.worker_thread.started.connect(self.worker.start)
-        for name, attribute in vars(WorkerLink).items():
-            if isinstance(attribute, Signal):
-                getattr(self, name).connect(getattr(self.worker, name), Qt.QueuedConnection)
-        # Direct: the GUI thread may be blocked in stop()'s wait for exactly this quit.
-        self.worker.shut_down.connect(self.worker_thread.quit, Qt.DirectConnection)
 
     def start(self) -> None:
         """Start the thread: the worker answers the requests sent so far, in order (the
         device, then the model to load, come first)."""
         self.worker_thread.start()
-
-    def stop(self, timeout_ms: int) -> bool:
-        """Ask the worker to finish (a recording is closed properly) and wait up to
-        ``timeout_ms`` for its thread; whether it has stopped."""
-        if not self.worker_thread.isRunning():
-            return True
-        self.shutdown.emit()
-        return self.worker_thread.wait(timeout_ms)
