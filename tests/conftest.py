@@ -6,6 +6,7 @@ folders are made once per session in temporary folders, since building them cost
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 from pathlib import Path
@@ -107,6 +108,17 @@ def own_cache_folder(tmp_path_factory: pytest.TempPathFactory):
         del os.environ["HOURGLASS_POSE_CACHE"]
     else:
         os.environ["HOURGLASS_POSE_CACHE"] = previous
+
+
+@pytest.fixture(autouse=True)
+def qt_garbage_freed_in_the_gui_thread(request: pytest.FixtureRequest):
+    """Python's cycle collector runs in whichever thread happens to allocate next, and a Qt
+    object it frees from a worker thread (a widget a test left in a reference cycle) aborts
+    the whole test process; so after each test that drives Qt, collect here, in the GUI
+    thread, once pytest-qt has closed and deleted the test's widgets."""
+    yield
+    if "qtbot" in request.fixturenames:
+        gc.collect()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,15 +6,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QPoint, Qt
 from scenes import JUMPER, RUNNER, blank_frame, place, shipped_pipeline
-from windows import WAIT_MS
+from windows import WAIT_MS, make_window
 
 from app.engine.pipeline import PipelineOptions, PosePipeline
 from app.engine.search_geometry import PersonChoice
 from app.engine.sources import Frame
 from app.gui.video_view import VideoView
-from app.gui.window import MainWindow
 
 STILL = PipelineOptions(smoothing=False)
 
@@ -125,26 +124,19 @@ def test_the_window_follows_a_click_shows_whom_and_escape_returns_to_automatic(
     frame, _, _, runner = two_people
     image = tmp_path / "two people.png"
     cv2.imwrite(str(image), frame)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    window = MainWindow(None, "cpu", settings=settings)
-    qtbot.addWidget(window)
-    window.show()
-    try:
-        qtbot.waitUntil(lambda: window.model is not None, timeout=WAIT_MS)
-        window.open_path(str(image))
-        qtbot.waitUntil(lambda: window.last_report is not None, timeout=WAIT_MS)
-        window.controls.mirror_action.setChecked(True)
-        assert not window.controls.automatic_action.isEnabled()
-        qtbot.mouseClick(window.video, Qt.MouseButton.LeftButton,
-                         pos=mirrored_position(window.video, frame.shape, runner.centre))
-        qtbot.waitUntil(lambda: window.last_report.result.chosen, timeout=WAIT_MS)
-        result = window.last_report.result
-        assert result.found and runner.pck(result.keypoints) >= 0.6
-        assert window.controls.automatic_action.isEnabled()
-        assert window.video.person_box() == pytest.approx(result.box.as_xywh())
-        assert "person you chose" in window.video.hint()
-        qtbot.keyClick(window, Qt.Key.Key_Escape)
-        qtbot.waitUntil(lambda: not window.last_report.result.chosen, timeout=WAIT_MS)
-        assert not window.controls.automatic_action.isEnabled() and window.video.hint() == ""
-    finally:
-        window.stop_worker()
+    window = make_window(qtbot, None, tmp_path / "settings.ini")
+    window.open_path(str(image))
+    qtbot.waitUntil(lambda: window.last_report is not None, timeout=WAIT_MS)
+    window.controls.mirror_action.setChecked(True)
+    assert not window.controls.automatic_action.isEnabled()
+    qtbot.mouseClick(window.video, Qt.MouseButton.LeftButton,
+                     pos=mirrored_position(window.video, frame.shape, runner.centre))
+    qtbot.waitUntil(lambda: window.last_report.result.chosen, timeout=WAIT_MS)
+    result = window.last_report.result
+    assert result.found and runner.pck(result.keypoints) >= 0.6
+    assert window.controls.automatic_action.isEnabled()
+    assert window.video.person_box() == pytest.approx(result.box.as_xywh())
+    assert "person you chose" in window.video.hint()
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.last_report.result.chosen, timeout=WAIT_MS)
+    assert not window.controls.automatic_action.isEnabled() and window.video.hint() == ""

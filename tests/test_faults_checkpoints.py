@@ -38,15 +38,12 @@ def test_corrupt_checkpoint_at_start_says_no_model_is_loaded(qtbot, tmp_path):
     corrupt = tmp_path / "corrupt.safetensors"
     corrupt.write_bytes(np.random.default_rng(0).bytes(4096))
     win = make_window(qtbot, corrupt, tmp_path / "settings.ini", wait_for_model=False)
-    try:
-        qtbot.waitUntil(lambda: win.video.message_visible(), timeout=WAIT_MS)
-        assert win.video.message_title() == "No model is loaded"
-        actions = win.video.message_actions()
-        assert actions[0] == "Open a checkpoint…"
-        assert ("Use the built-in model" in actions) == (default_checkpoint() is not None)
-        assert win.model is None and win.status.text() == "No model loaded"
-    finally:
-        win.stop_worker()
+    qtbot.waitUntil(lambda: win.video.message_visible(), timeout=WAIT_MS)
+    assert win.video.message_title() == "No model is loaded"
+    actions = win.video.message_actions()
+    assert actions[0] == "Open a checkpoint…"
+    assert ("Use the built-in model" in actions) == (default_checkpoint() is not None)
+    assert win.model is None and win.status.text() == "No model loaded"
 
 
 @pytest.mark.parametrize("kind", ["random-bytes", "truncated", "other-architecture"])

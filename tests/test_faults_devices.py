@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from PySide6.QtCore import QSettings
-from windows import WAIT_MS, next_reports
-
-from app.gui.window import MainWindow
+from windows import WAIT_MS, make_window, next_reports
 
 pytest_plugins = ["window_fixtures"]  # the window and failures fixtures
 
@@ -21,18 +18,13 @@ pytest_plugins = ["window_fixtures"]  # the window and failures fixtures
 def test_fault_cuda_asked_for_without_cuda_runs_on_the_cpu_and_says_so(
         qtbot, tiny_checkpoint, tmp_path):
     seen = []
-    settings_store = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(str(tiny_checkpoint), "cuda", settings=settings_store)
+    win = make_window(qtbot, tiny_checkpoint, tmp_path / "settings.ini", "cuda",
+                      wait_for_model=False)
     win.worker_failed.connect(lambda kind, message: seen.append((kind, message)))
-    qtbot.addWidget(win)
-    win.show()
-    try:
-        qtbot.waitUntil(lambda: win.model is not None and bool(seen), timeout=WAIT_MS)
-        assert seen == [("device", "CUDA was asked for, but PyTorch sees no such device "
-                                   "here: running on the CPU")]
-        assert win.model.device == "cpu"
-    finally:
-        win.stop_worker()
+    qtbot.waitUntil(lambda: win.model is not None and bool(seen), timeout=WAIT_MS)
+    assert seen == [("device", "CUDA was asked for, but PyTorch sees no such device "
+                               "here: running on the CPU")]
+    assert win.model.device == "cpu"
 
 
 def run_through_pytorch(qtbot, window) -> None:

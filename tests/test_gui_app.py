@@ -6,11 +6,10 @@ import json
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QSettings, QThread
-from windows import WAIT_MS, next_reports
+from PySide6.QtCore import QThread
+from windows import WAIT_MS, make_window, next_reports
 
 from app.gui.compose import ALL_JOINTS
-from app.gui.window import MainWindow
 from app.gui.worker import SourceRequest
 
 pytest_plugins = ["window_fixtures"]  # the window fixture
@@ -176,13 +175,10 @@ def test_fault_snapshot_into_a_missing_folder_is_a_message_not_a_crash(qtbot, wi
 
 def test_fault_closing_during_inference_leaves_no_worker_thread(qtbot, tiny_checkpoint, lspet_clip,
                                                           tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(str(tiny_checkpoint), "cpu", settings=settings)
-    win.show()
-    qtbot.waitUntil(lambda: win.model is not None, timeout=WAIT_MS)
+    win = make_window(qtbot, tiny_checkpoint, tmp_path / "settings.ini")
     win.link.open_source.emit(SourceRequest(str(lspet_clip)))
     next_reports(qtbot, win)
     thread: QThread = win.link.worker_thread
     win.close()
     assert thread.isFinished()
-    assert settings.value("stacks", type=int) == 2
+    assert win.settings.value("stacks", type=int) == 2

@@ -134,21 +134,18 @@ def test_the_window_plays_a_folder_photo_by_photo_and_says_what_it_skipped(
 
     model = default_checkpoint() or tiny_checkpoint  # the shipped one is confident: it tracks
     window = make_window(qtbot, model, tmp_path / "settings.ini")
-    try:
-        skipped: list[str] = []
-        window.link.worker.file_skipped.connect(skipped.append)
-        window.controls.loop_action.setChecked(False)
-        window.open_path(str(mixed_folder))
-        qtbot.waitUntil(lambda: len(skipped) == 2, timeout=WAIT_MS)
-        assert skipped == [f"Skipped b.jpg: {NOT_MEDIA}", f"Skipped d.png: {TOO_LARGE}"]
-        qtbot.waitUntil(lambda: not window.playing, timeout=WAIT_MS)
-        in_folder = window.last_report.result  # c.jpg, the last photo
-        window.open_path(str(mixed_folder / "c.jpg"))
-        alone = next_reports(qtbot, window)[-1].result
-        assert in_folder.box == alone.box
-        assert np.array_equal(in_folder.keypoints, alone.keypoints)
-    finally:
-        window.stop_worker()
+    skipped: list[str] = []
+    window.link.worker.file_skipped.connect(skipped.append)
+    window.controls.loop_action.setChecked(False)
+    window.open_path(str(mixed_folder))
+    qtbot.waitUntil(lambda: len(skipped) == 2, timeout=WAIT_MS)
+    assert skipped == [f"Skipped b.jpg: {NOT_MEDIA}", f"Skipped d.png: {TOO_LARGE}"]
+    qtbot.waitUntil(lambda: not window.playing, timeout=WAIT_MS)
+    in_folder = window.last_report.result  # c.jpg, the last photo
+    window.open_path(str(mixed_folder / "c.jpg"))
+    alone = next_reports(qtbot, window)[-1].result
+    assert in_folder.box == alone.box
+    assert np.array_equal(in_folder.keypoints, alone.keypoints)
 
 
 def test_self_test_on_a_folder_passes_and_names_the_skipped_photos(mixed_folder,

@@ -96,7 +96,6 @@ def test_a_signal_to_the_app_closes_it_and_saves_the_recording(qtbot, tiny_check
         qtbot.waitUntil(lambda: window.link.worker_thread.isFinished(), timeout=30_000)
     finally:
         stop.restore()
-        window.stop_worker()
     assert stop.received == number and not window.isVisible()
     lines = (tmp_path / "take.jsonl").read_text().splitlines()
     assert len(lines) >= 3 and video_frames(tmp_path / "take.mp4") == len(lines)

@@ -14,9 +14,7 @@ from windows import make_window
 
 @pytest.fixture
 def window(qtbot, tiny_checkpoint, tmp_path):
-    win = make_window(qtbot, tiny_checkpoint, tmp_path / "settings.ini")
-    yield win
-    win.stop_worker()
+    return make_window(qtbot, tiny_checkpoint, tmp_path / "settings.ini")
 
 
 @pytest.fixture

@@ -24,14 +24,22 @@ def next_reports(qtbot, window, count: int = 1) -> list:
     return reports
 
 
-def make_window(qtbot, checkpoint, settings_path: Path, device: str = "cpu",
+def make_window(qtbot, checkpoint: Path | None, settings_path: Path, device: str = "cpu",
                 wait_for_model: bool = True) -> MainWindow:
-    """A shown window whose settings live in ``settings_path``; closed by the caller."""
+    """A shown window on ``checkpoint`` (None: the shipped model) whose settings live in
+    ``settings_path``.
+
+    Its close waits as long as the tests wait for anything, so a machine busy with a training
+    run cannot turn "closing stops the worker" into a failure.  After the test pytest-qt
+    closes and deletes the window; deleting a thread that is still running aborts the whole
+    test process, so that teardown first waits for the window's threads.
+    """
     settings_store = QSettings(str(settings_path), QSettings.IniFormat)
-    win = MainWindow(str(checkpoint), device, settings=settings_store)
-    qtbot.addWidget(win)
+    win = MainWindow(None if checkpoint is None else str(checkpoint), device,
+                     settings=settings_store)
+    win.close_wait_ms = WAIT_MS
+    qtbot.addWidget(win, before_close_func=lambda window: window.stop_worker(WAIT_MS))
     win.show()
     if wait_for_model:
         qtbot.waitUntil(lambda: win.model is not None, timeout=WAIT_MS)
     return win
-
