@@ -33,6 +33,7 @@ from app.model.devices import cpu_supports_bf16, resolve_device
 from app.model.hourglass import StackedHourglass
 from app.model.inputs import normalise_batch
 from app.model.predictors import HeatmapPredictor
+from app.model.widen import widened, widening_error
 from app.pose.skeleton import LSP14
 from app.stop_signals import StopSignals, ignore_ctrl_c
 from app.train.config import TrainConfig
@@ -228,13 +229,18 @@ class Trainer:
             return f"resumed {self.last_path} at step {self.step}"
         if self.config.init and Path(self.config.init).is_file():
             loaded = load_checkpoint(self.config.init)
+            start = loaded.network
+            how = "the weights"
             if loaded.spec.config != self.spec.config:
-                return f"not starting from {self.config.init}: another architecture"
-            self.network.load_state_dict(loaded.network.state_dict())
-            self.ema.load_state_dict(loaded.network.state_dict())
+                if widening_error(loaded.spec.config, self.spec.config):
+                    return f"not starting from {self.config.init}: another architecture"
+                start = widened(loaded.network, self.spec.config.channels, seed=self.config.seed)
+                how = f"a widened copy ({loaded.spec.config.channels} channels) of the weights"
+            self.network.load_state_dict(start.state_dict())
+            self.ema.load_state_dict(start.state_dict())
             self.state = RunState.continuing(loaded.spec.training, Path(self.config.init),
                                              self.config.new_schedule)
-            return f"started from the weights in {self.config.init} (step {self.step})"
+            return f"started from {how} in {self.config.init} (step {self.step})"
         return "started from scratch"
 
     # -- one step -----------------------------------------------------------------------------
