@@ -1,9 +1,9 @@
 """Training views of people: the crop, its augmentation and the heatmap targets drawn in it.
 
 Each training step sees every person through a random crop (scale, rotation, flip, half-body
-and truncation crops, a frame's edge, occluders, colour and a webcam's effects) drawn from a
-seeded generator, so that a resumed run sees exactly the batches it would have seen.  The
-people come from :mod:`app.train.datasets`.
+and truncation crops, a frame's edge, occluders, long clothes, colour and a webcam's effects)
+drawn from a seeded generator, so that a resumed run sees exactly the batches it would have
+seen.  The people come from :mod:`app.train.datasets`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from app.pose.codec import HeatmapCodec
 from app.pose.skeleton import LSP14
 from app.train.camera_effects import webcam_effects
 from app.train.datasets import DatasetSplit
+from app.train.garments import put_on_long_clothes
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Augmentation:
     occluder_size: tuple[float, float] = (0.1, 0.4)  # a patch's side, as a fraction of the crop
     occluders_most: int = 3
     webcam_probability: float = 0.0  # per view: a webcam's light, blur, noise and codec
+    clothes_probability: float = 0.0  # per view: a coat or dress over the hips and knees
 
 
 UPPER_BODY = (6, 7, 8, 9, 10, 11, 12, 13)
@@ -82,6 +84,7 @@ class TrainingSample:
     image: np.ndarray  # (size, size, 3) uint8 BGR
     target: np.ndarray  # (J, H, H) float32
     weight: np.ndarray  # (J,) float32: 0 for unlabelled joints
+    joints: np.ndarray  # (J, 2) float32: where the joints are in ``image``'s pixels
 
 
 def sample_crop(
@@ -215,7 +218,7 @@ def make_sample(
     if edge is not None:
         crop = black_beyond(crop, edge)
         target[edge.beyond(joints[:, edge.axis], size)] = 0.0
-    return TrainingSample(crop, target, weight)
+    return TrainingSample(crop, target, weight, joints * (input_size / size))
 
 
 def black_beyond(crop: np.ndarray, edge: FrameEdge) -> np.ndarray:
@@ -299,6 +302,13 @@ class LspTrainingSet:
         if occluders > 0 and rng.random() < occluders:
             sample.image = paste_occluders(sample.image, self.images, self.augmentation, rng)
             if edge is not None:  # nothing shows past the picture's edge
+                sample.image = black_beyond(sample.image, edge)
+        clothes = self.augmentation.clothes_probability  # drawn only when on, as occluders are
+        if clothes > 0 and rng.random() < clothes:
+            donor = self.images[rng.integers(len(self.images))]
+            sample.image = put_on_long_clothes(sample.image, sample.joints, sample.weight > 0,
+                                               donor, rng)
+            if edge is not None:
                 sample.image = black_beyond(sample.image, edge)
         if self.augmentation.colour > 0:
             sample.image = jitter_colour(sample.image, self.augmentation.colour, rng)
