@@ -46,7 +46,11 @@ def test_eval_scores_the_lsp_validation_slice(tmp_path, tiny_checkpoint):
     scores = tmp_path / "scores.json"
     assert main(["eval", "--dataset", str(LSP), "--split", "validation",
                  "--checkpoint", str(tiny_checkpoint), "--json", str(scores)]) == 0
-    assert json.loads(scores.read_text())["images"] == 200  # LSP labels every torso
+    result = json.loads(scores.read_text())
+    assert result["images"] == 200  # LSP labels every torso
+    facings = result["by_facing"]  # which way each person faces, from the labels
+    assert sum(row["people"] for row in facings.values()) == 200
+    assert facings["front"]["people"] > facings["behind"]["people"] > 20
 
 
 def test_the_mix_repeats_each_datasets_people_in_an_epoch(lspet_subset):

@@ -190,8 +190,9 @@ def run_eval(args: argparse.Namespace) -> int:
     from app.engine.labelled_data import load_annotations
     from app.engine.pipeline import PosePipeline
     from app.model.checkpoint import load_model
+    from app.pose.skeleton import LSP14
     from app.train.datasets import held_out_count, split_validation
-    from app.train.report import format_table, plot_pck_curves
+    from app.train.report import by_facing, format_facing, format_table, plot_pck_curves
 
     check_eval_outputs(args)
     loaded = load_model(args.checkpoint)
@@ -205,6 +206,9 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.as_webcam is not None:
         print(f"The photos shown as a webcam would show them (effects seeded {args.as_webcam})")
     print(format_table(evaluation))
+    facings = by_facing(report.people) if loaded.spec.skeleton == LSP14 else {}
+    if facings:
+        print("\n" + format_facing(facings))
     for skip in report.skipped:
         print(f"hourglass-pose: skipped {skip.name}: {skip.reason}", file=sys.stderr)
     if report.skipped:
@@ -222,6 +226,7 @@ def run_eval(args: argparse.Namespace) -> int:
             json.dump({**evaluation.to_dict(), "checkpoint": str(loaded.source),
                        "flip": args.flip, "precision": predictor.precision,
                        "box_free": args.box_free, "as_webcam": args.as_webcam,
+                       "by_facing": facings,
                        "skipped": [{"image": s.name, "reason": s.reason}
                                    for s in report.skipped]}, file, indent=2)
     if args.plot:

@@ -80,7 +80,12 @@ def augmentation_changes(settings: list[str]) -> dict:
             numbers = [float(v) for v in value.split(",")]
         except ValueError as error:
             raise UsageError(f"--augment {setting}: {value} is not a number") from error
-        changes[name] = tuple(numbers) if len(numbers) > 1 else numbers[0]
+        if isinstance(getattr(Augmentation(), name), int):  # a count
+            if len(numbers) > 1 or not numbers[0].is_integer():
+                raise UsageError(f"--augment {setting}: {name} is a whole number")
+            changes[name] = int(numbers[0])
+        else:
+            changes[name] = tuple(numbers) if len(numbers) > 1 else numbers[0]
     return changes
 
 

@@ -27,6 +27,7 @@ from app.pose.affine import (
 )
 from app.pose.codec import HeatmapCodec
 from app.pose.skeleton import LSP14
+from app.pose.views import facing
 from app.train.camera_effects import webcam_effects
 from app.train.datasets import DatasetSplit
 from app.train.garments import put_on_long_clothes
@@ -51,6 +52,7 @@ class Augmentation:
     occluders_most: int = 3
     webcam_probability: float = 0.0  # per view: a webcam's light, blur, noise and codec
     clothes_probability: float = 0.0  # per view: a coat or dress over the hips and knees
+    behind_repeats: int = 1  # people seen from behind come round this many times as often
 
 
 UPPER_BODY = (6, 7, 8, 9, 10, 11, 12, 13)
@@ -271,10 +273,13 @@ class LspTrainingSet:
     def mixed(cls, splits: list[DatasetSplit], input_size: int, sigma: float,
               augmentation: Augmentation | None = None, soft_share: float = 0.0
               ) -> LspTrainingSet:
-        """The training people of several datasets, each repeated as its split says, with the
-        teacher's maps where the splits carry them."""
+        """The training people of several datasets, each repeated as its split says (people
+        seen from behind ``behind_repeats`` times more), with the teacher's maps where the
+        splits carry them."""
         annotations = [a for split in splits for a in split.train]
-        repeats = [split.repeats for split in splits for _ in split.train]
+        behind = augmentation.behind_repeats if augmentation is not None else 1
+        repeats = [split.repeats * (behind if facing(a.joints, a.visible) == "behind" else 1)
+                   for split in splits for a in split.train]
         soft = None
         if any(split.soft is not None for split in splits):
             soft = [s for split in splits for s in (split.soft or [None] * len(split.train))]

@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from app.engine.charts import draw_line_chart, line_chart
+from app.engine.inspection import PersonScore
 from app.engine.scoring import Evaluation, Predictions
 from app.pose.metrics import pck_hits, pck_percent
-from app.pose.skeleton import Skeleton
+from app.pose.skeleton import LSP14, Skeleton
+from app.pose.views import facing
 
 
 def arm_joints(per_joint: dict[str, float]) -> str:
@@ -46,6 +48,35 @@ def format_table(evaluation: Evaluation) -> str:
     lines += [f"{name:<16} {value:5.1f}" for name, value in evaluation.per_joint.items()]
     lines += ["", f"{evaluation.mirrored_people:.1f}% of the people score better with left and "
               f"right exchanged ({evaluation.mean_mirrors_forgiven:.1f}% if each were)"]
+    return "\n".join(lines)
+
+
+def by_facing(people: list[PersonScore]) -> dict[str, dict[str, float]]:
+    """PCK, wrists and left/right exchanges of the people facing each way (front, behind,
+    side, not upright; from their labels): sports photos hold fewer people from behind, and
+    the network misses more of theirs."""
+    groups: dict[str, list[PersonScore]] = {}
+    for person in people:
+        if not math.isnan(person.pck):
+            annotation = person.annotation
+            groups.setdefault(facing(annotation.joints, annotation.visible), []).append(person)
+    wrists = [LSP14.index("right wrist"), LSP14.index("left wrist")]
+    table = {}
+    for view in ("front", "behind", "side", "not upright", "unknown"):
+        group = groups.get(view, [])
+        if group:
+            hits = np.array([p.hits[wrists] for p in group])
+            counted = np.array([p.counted[wrists] for p in group])
+            table[view] = {"people": len(group), "pck": float(np.mean([p.pck for p in group])),
+                           "wrists": 100.0 * hits.sum() / max(1, counted.sum()),
+                           "mirrored_percent": 100.0 * np.mean([p.mirrored for p in group])}
+    return table
+
+
+def format_facing(table: dict[str, dict[str, float]]) -> str:
+    lines = [f"{'facing':<12} {'people':>6} {'PCK':>6} {'wrists':>7} {'L/R exchanged':>14}"]
+    lines += [f"{view:<12} {row['people']:>6} {row['pck']:6.1f} {row['wrists']:7.1f} "
+              f"{row['mirrored_percent']:13.1f}%" for view, row in table.items()]
     return "\n".join(lines)
 
 
