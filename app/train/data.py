@@ -1,9 +1,9 @@
 """Training views of people: the crop, its augmentation and the heatmap targets drawn in it.
 
 Each training step sees every person through a random crop (scale, rotation, flip, half-body
-and truncation crops, a frame's edge, occluders, long clothes, colour and a webcam's effects)
-drawn from a seeded generator, so that a resumed run sees exactly the batches it would have
-seen.  The people come from :mod:`app.train.datasets`.
+and truncation crops, a frame's edge, a hand raised to the face, occluders, long clothes,
+colour and a webcam's effects) drawn from a seeded generator, so that a resumed run sees
+exactly the batches it would have seen.  The people come from :mod:`app.train.datasets`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from app.pose.views import facing
 from app.train.camera_effects import webcam_effects
 from app.train.datasets import DatasetSplit
 from app.train.garments import put_on_long_clothes
+from app.train.hand_poses import raise_a_hand
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Augmentation:
     webcam_probability: float = 0.0  # per view: a webcam's light, blur, noise and codec
     clothes_probability: float = 0.0  # per view: a coat or dress over the hips and knees
     behind_repeats: int = 1  # people seen from behind come round this many times as often
+    raised_hand_probability: float = 0.0  # per view: a forearm swung to the face or chest
 
 
 UPPER_BODY = (6, 7, 8, 9, 10, 11, 12, 13)
@@ -297,6 +299,11 @@ class LspTrainingSet:
             box = ground_truth_box(annotation)
             assert box is not None
             return make_sample(image, annotation, box, self.input_size, self.sigma)
+        # Before the crop: the wrist's label moves with the hand.  (A teacher's maps would
+        # not, so views with them are left as they are.)
+        raised = self.augmentation.raised_hand_probability
+        if raised > 0 and self.soft is None and rng.random() < raised:
+            image, annotation = raise_a_hand(image, annotation, rng)
         box, rotation, flip = sample_crop(annotation, self.augmentation, rng)
         edge = sample_frame_edge(self.augmentation, rng)
         soft = self.soft[index] if self.soft is not None else None
