@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -37,7 +36,6 @@ from app.gui.inspector_dialogs import (
     ask_labelled_data,
     ask_table_csv,
     data_path,
-    remember_data_folder,
 )
 from app.gui.inspector_person import PersonPanel
 from app.gui.inspector_table import PeoplePane
@@ -48,6 +46,8 @@ from app.gui.inspector_worker import (
     PersonRequest,
     ScoreRequest,
 )
+from app.gui.settings import Folder, remember_folder
+from app.gui.status_line import notify
 
 BOX_CHOICES = (("True box (as eval scores)", False), ("No box (as the camera sees)", True))
 
@@ -137,7 +137,7 @@ class InspectorWindow(QMainWindow):
     def choose_data(self) -> None:
         parent = self.parentWidget() if self.isHidden() else self
         if chosen := ask_labelled_data(parent, self.settings):
-            remember_data_folder(self.settings, chosen)
+            remember_folder(self.settings, Folder.LABELLED, str(chosen))
             self.open_data(chosen)
 
     def open_data(self, path: str | Path) -> None:
@@ -238,12 +238,9 @@ class InspectorWindow(QMainWindow):
         self._tell(message)
 
     def _tell(self, message: str) -> None:
-        """A message box that nothing waits for (not exec()), and the failed signal."""
+        """A warning that nothing waits for, and the failed signal."""
         self.failed.emit(message)
-        box = QMessageBox(QMessageBox.Icon.Warning, "Labelled data", message,
-                          QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
+        notify(self, message)
 
     # -- the report ---------------------------------------------------------------------------
     def _finish(self, request: ScoreRequest, report: InspectionReport, how: str) -> None:

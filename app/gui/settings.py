@@ -71,6 +71,7 @@ class Folder(StrEnum):
     MEDIA = "last_folder"
     RECORDINGS = "record_folder"
     SNAPSHOTS = "snapshot_folder"
+    LABELLED = "labelled_folder"  # the inspector's labelled data
 
 
 def folder(settings: QSettings, kind: Folder) -> str:
