@@ -280,8 +280,11 @@ class LspTrainingSet:
         splits carry them."""
         annotations = [a for split in splits for a in split.train]
         behind = augmentation.behind_repeats if augmentation is not None else 1
-        repeats = [split.repeats * (behind if facing(a.joints, a.visible) == "behind" else 1)
-                   for split in splits for a in split.train]
+
+        def shown_more(a: Annotation) -> int:
+            return behind if behind > 1 and facing(a.joints, a.visible) == "behind" else 1
+
+        repeats = [split.repeats * shown_more(a) for split in splits for a in split.train]
         soft = None
         if any(split.soft is not None for split in splits):
             soft = [s for split in splits for s in (split.soft or [None] * len(split.train))]

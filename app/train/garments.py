@@ -10,9 +10,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-# LSP14's joints (app.pose.skeleton): the garment hangs from the hips past the knees.
-RIGHT_KNEE, RIGHT_HIP, LEFT_HIP, LEFT_KNEE = 1, 2, 3, 4
-RIGHT_ANKLE, LEFT_ANKLE = 0, 5
+from app.pose.skeleton import LSP14
+
+# The garment hangs from the hips past the knees.
+RIGHT_KNEE, RIGHT_HIP = LSP14.index("right knee"), LSP14.index("right hip")
+LEFT_HIP, LEFT_KNEE = LSP14.index("left hip"), LSP14.index("left knee")
+RIGHT_ANKLE, LEFT_ANKLE = LSP14.index("right ankle"), LSP14.index("left ankle")
 NEEDED = (RIGHT_KNEE, RIGHT_HIP, LEFT_HIP, LEFT_KNEE)
 UPRIGHT = 0.6  # the thighs' direction's downward share, at least: within about 53 degrees
 

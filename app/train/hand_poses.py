@@ -15,10 +15,12 @@ import cv2
 import numpy as np
 
 from app.engine.labelled_data import Annotation
+from app.pose.skeleton import LSP14
 
-# LSP14 (app.pose.skeleton): each arm's elbow and wrist, and where the hand goes.
-ARMS = ((7, 6), (10, 11))  # (right elbow, right wrist), (left elbow, left wrist)
-NECK, HEAD_TOP = 12, 13
+# Each arm's (elbow, wrist), and the joints the hand goes between.
+ARMS = tuple((LSP14.index(f"{side} elbow"), LSP14.index(f"{side} wrist"))
+             for side in ("right", "left"))
+NECK, HEAD_TOP = LSP14.index("neck"), LSP14.index("head top")
 HAND_BEYOND_WRIST = 0.35  # of the forearm's length: the hand, cut out with it
 THICKNESS = 0.45  # of the forearm's length: the width cut out around the bone
 
