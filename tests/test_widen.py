@@ -77,6 +77,6 @@ def test_training_starts_from_a_widened_copy_of_narrower_weights(lspet_subset, t
                  "--channels", "16", *common]) == 0
     assert main(["train", "--run", str(wide_run), "--init", str(narrow_run / "best.safetensors"),
                  "--channels", "24", *common]) == 0
-    assert "started from a widened copy (16 channels) of the weights in" in \
+    assert "started from a copy (widened from 16 channels) of the weights in" in \
         capsys.readouterr().out
     assert load_checkpoint(wide_run / "last.safetensors").spec.config.channels == 24

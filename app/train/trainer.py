@@ -30,10 +30,10 @@ from app.atomic_write import AtomicFile
 from app.model.architecture import HourglassConfig
 from app.model.checkpoint import ModelSpec, load_checkpoint, save_checkpoint
 from app.model.devices import cpu_supports_bf16, resolve_device
+from app.model.growth import grown, growth_error
 from app.model.hourglass import StackedHourglass
 from app.model.inputs import normalise_batch
 from app.model.predictors import HeatmapPredictor
-from app.model.widen import widened, widening_error
 from app.pose.skeleton import LSP14
 from app.stop_signals import StopSignals, ignore_ctrl_c
 from app.train.config import TrainConfig
@@ -232,10 +232,11 @@ class Trainer:
             start = loaded.network
             how = "the weights"
             if loaded.spec.config != self.spec.config:
-                if widening_error(loaded.spec.config, self.spec.config):
-                    return f"not starting from {self.config.init}: another architecture"
-                start = widened(loaded.network, self.spec.config.channels, seed=self.config.seed)
-                how = f"a widened copy ({loaded.spec.config.channels} channels) of the weights"
+                error = growth_error(loaded.spec.config, self.spec.config)
+                if error:
+                    return f"not starting from {self.config.init}: another architecture ({error})"
+                start, copy = grown(loaded.network, self.spec.config, seed=self.config.seed)
+                how = f"{copy} of the weights"
             self.network.load_state_dict(start.state_dict())
             self.ema.load_state_dict(start.state_dict())
             self.state = RunState.continuing(loaded.spec.training, Path(self.config.init),
