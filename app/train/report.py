@@ -28,14 +28,35 @@ def arm_joints(per_joint: dict[str, float]) -> str:
 def validation_line(record: dict, per_stack: list[float], images_per_second: float,
                     remaining_s: float) -> str:
     """The trainer's line at each validation: the step's loss per stack, every slice's PCK with
-    the arms beside it, the pace and the time left."""
+    the arms beside it, how far the judge's best rose lately, the pace and the time left."""
     return (f"step {record['step']} epoch {record['epoch']} loss/stack "
             + " ".join(f"{v:.4f}" for v in per_stack) + " | val PCK@0.2 "
             + ", ".join(f"{name} {slice_['mean']:.1f} (stacks "
                         + " / ".join(f"{v:.1f}" for v in slice_["per_stack"])
                         + f"; {arm_joints(slice_['per_joint'])})"
                         for name, slice_ in record["slices"].items())
+            + ("" if record.get("recent_gain") is None else
+               f" | best {record['judge']} +{record['recent_gain']:.2f} over the last "
+               f"{PLATEAU_HOURS:g} h")
             + f" | {images_per_second:.1f} img/s | ETA {remaining_s / 3600:.1f} h")
+
+
+# More of the same recipe stops paying when the judge's best rose under a point over this many
+# training hours (the end rule of the issue that chose the network).
+PLATEAU_HOURS = 3.0
+
+
+def recent_gain(history: list[dict], slice_name: str, hours: float = PLATEAU_HOURS
+                ) -> float | None:
+    """How far the best PCK on ``slice_name`` rose over the last ``hours`` of training, from a
+    checkpoint's history (earlier stages' records included); None until its records span
+    ``hours``."""
+    scored = [(record["hours"], record["slices"][slice_name]) for record in history
+              if slice_name in record.get("slices", {})]
+    if not scored:
+        return None
+    before = [pck for at, pck in scored if at <= scored[-1][0] - hours]
+    return max(pck for _, pck in scored) - max(before) if before else None
 
 
 def format_table(evaluation: Evaluation) -> str:

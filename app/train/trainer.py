@@ -42,7 +42,7 @@ from app.train.datasets import split_dataset
 from app.train.evaluate import ValidationSlice
 from app.train.guidance import teach_splits
 from app.train.provenance import Provenance
-from app.train.report import validation_line
+from app.train.report import recent_gain, validation_line
 from app.train.run_state import RunState, Stateful
 
 
@@ -286,6 +286,7 @@ class Trainer:
         self.state.history.append({"step": self.step, "hours": record["hours"],
                                    "mean": judged["mean"], "per_stack": judged["per_stack"],
                                    "slices": {name: s["mean"] for name, s in slices.items()}})
+        record["recent_gain"] = recent_gain(self.state.history, self.judge)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if judged["mean"] > self.state.best_pck:
             self.state.best_pck = judged["mean"]
