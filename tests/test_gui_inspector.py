@@ -196,6 +196,27 @@ def test_a_broken_image_is_skipped_and_the_rest_scored(qtbot, inspector, tmp_pat
     assert inspector.people.skipped.isVisible() and "im00005.jpg" in inspector.people.skipped.text()
 
 
+def test_the_people_are_scored_by_the_stacks_and_flip_test_chosen(
+        qtbot, inspector, lsp_people, tiny_checkpoint, tmp_path) -> None:
+    scored(qtbot, inspector, lsp_people)
+    assert inspector.stacks_box.maximum() == inspector.stacks_box.value() == 2
+    assert "true box, 2 of 2 stacks" in inspector.summary.text()
+    with qtbot.waitSignal(inspector.person_shown, timeout=WAIT_MS):
+        inspector.stacks_box.setValue(1)
+    assert len(inspector.shown_report().evaluation.per_stack) == 1
+    assert inspector.person.picture().heatmaps.shape[0] == 1  # the stack that scored them
+    with qtbot.waitSignal(inspector.person_shown, timeout=WAIT_MS):
+        inspector.flip_box.setChecked(True)
+    report = inspector.shown_report()
+    assert report.flip and "1 of 2 stacks, flip test" in inspector.summary.text()
+
+    eval_json = tmp_path / "eval.json"
+    assert main(["eval", "--dataset", str(lsp_people), "--checkpoint", str(tiny_checkpoint),
+                 "--device", "cpu", "--stacks", "1", "--flip", "--json", str(eval_json)]) == 0
+    assert report.evaluation.mean == pytest.approx(json.loads(eval_json.read_text())["mean"],
+                                                   abs=0.01)
+
+
 def test_results_are_kept_and_shown_at_once(qtbot, inspector, lsp_people, tmp_path) -> None:
     first = scored(qtbot, inspector, lsp_people)
     scored(qtbot, inspector, lsp_subset(tmp_path / "other", 6))

@@ -5,7 +5,9 @@ the main window's model on the inspector's thread (inspector_worker.py), then sh
 set's PCK (inspector_chart.py), the people worst first (inspector_table.py) and the person
 selected (inspector_person.py).  Its first view answers a newcomer's first question without
 a word of help: the worst person is selected, their first missed joint followed through every
-stack.  Results are kept, by data, model and box choice, for as long as the app runs, so
+stack.  It scores as the main window can run the model (true box or none, how many stacks,
+the flip test), each chosen on its own bar.  Results are kept, by data, model and that
+choice, for as long as the app runs, so
 reopening a set shows it at once; closing the window only hides it, and a scoring underway
 carries on.
 """
@@ -17,12 +19,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal, SignalInstance, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -45,6 +49,7 @@ from app.gui.inspector_worker import (
     PersonPicture,
     PersonRequest,
     ScoreRequest,
+    Scoring,
 )
 from app.gui.settings import Folder, remember_folder
 from app.gui.status_line import notify
@@ -96,12 +101,21 @@ class InspectorWindow(QMainWindow):
                                    "as eval scores. No box: the app finds the person itself, "
                                    "as it does on a camera.")
         self.box_choice.activated.connect(self._score)
+        self.stacks_box = QSpinBox()
+        self.stacks_box.setRange(1, 1)
+        self.stacks_box.setToolTip("How many stacks score the people: the first k, as the "
+                                   "main window's stacks control runs them")
+        self.stacks_box.valueChanged.connect(self._score)
+        self.flip_box = QCheckBox("Flip test")
+        self.flip_box.setToolTip("Each person also scored mirrored, the two averaged (as the "
+                                 "main window's flip test and eval --flip)")
+        self.flip_box.toggled.connect(self._score)
         self.export_button = QPushButton("Export table as CSV…")
         self.export_button.setToolTip("The people listed, in the table's order")
         self.export_button.clicked.connect(self.choose_export)
         top = QHBoxLayout()
         for widget in (open_button, self.data_label, QLabel("Person box:"), self.box_choice,
-                       self.export_button):
+                       QLabel("Stacks:"), self.stacks_box, self.flip_box, self.export_button):
             top.addWidget(widget, 1 if widget is self.data_label else 0)
         self.progress = QProgressBar()
         self.cancel_button = QPushButton("Cancel")
@@ -153,8 +167,16 @@ class InspectorWindow(QMainWindow):
     @Slot(object)
     def set_model(self, info: ModelInfo) -> None:
         """The main window's model changed (or first loaded, or moved to another device):
-        what is open is scored with it."""
+        what is open is scored with it, by as many of its stacks as before, or all of them
+        when all were scored."""
         self.model = info
+        stacks = info.spec.config.stacks
+        scored_all = self.stacks_box.value() == self.stacks_box.maximum()
+        self.stacks_box.blockSignals(True)  # scored once below, not once per change
+        self.stacks_box.setRange(1, stacks)
+        if scored_all:
+            self.stacks_box.setValue(stacks)
+        self.stacks_box.blockSignals(False)
         if self.data is not None:
             self._score()
 
@@ -165,8 +187,7 @@ class InspectorWindow(QMainWindow):
         if self.model is None:
             self.summary.setText("Waiting for the main window to load its model…")
             return
-        request = ScoreRequest(self.data, ModelChoice.of(self.model),
-                               self.box_choice.currentData())
+        request = ScoreRequest(self.data, ModelChoice.of(self.model), self.scoring())
         busy = self._running or self._shown
         if busy is not None and busy.key == request.key:
             return  # already scoring it, or showing it (the device changed, say)
@@ -182,6 +203,14 @@ class InspectorWindow(QMainWindow):
         self.progress.setRange(0, 0)  # busy until the first count: loading the data
         self.summary.setText(f"Reading {request.data.name}…")
         self.link.send(request)
+
+    def scoring(self) -> Scoring:
+        """The way chosen on the bar; all stacks is None, so it names the same report
+        whichever model is loaded."""
+        stacks = self.stacks_box.value()
+        return Scoring(self.box_choice.currentData(),
+                       None if stacks == self.stacks_box.maximum() else stacks,
+                       self.flip_box.isChecked())
 
     @Slot()
     def cancel(self) -> None:
@@ -245,7 +274,9 @@ class InspectorWindow(QMainWindow):
     # -- the report ---------------------------------------------------------------------------
     def _finish(self, request: ScoreRequest, report: InspectionReport, how: str) -> None:
         self._shown = request
-        mode = "no box, as the camera sees" if request.box_free else "true box"
+        model_stacks = self.model.spec.config.stacks if self.model else \
+            len(report.evaluation.per_stack)
+        mode = request.scoring.words(model_stacks)
         where = self.model.where if self.model else ""
         self.summary.setText(
             f"<b>{len(report.people)} people</b> scored {how} ({mode}) with "
@@ -298,7 +329,7 @@ class InspectorWindow(QMainWindow):
         assert self._wanted is not None and self._shown is not None and self.model
         self._person_in_flight = True
         model = ModelChoice(self._shown.model.source, self.model.choice)
-        self.link.send(PersonRequest(self._wanted, model, self._shown.box_free))
+        self.link.send(PersonRequest(self._wanted, model, self._shown.scoring))
 
     @Slot(object)
     def _person_ready(self, picture: PersonPicture) -> None:

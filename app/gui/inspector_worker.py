@@ -47,26 +47,44 @@ class ModelChoice:
 
 
 @dataclass(frozen=True)
+class Scoring:
+    """How people are scored, as the main window can run the model: with their true box or
+    none (the pipeline finds the person, as on a camera), by the first ``stacks`` stacks (None:
+    all), with the flip test or not.  Each way gives its own report."""
+
+    box_free: bool = False
+    stacks: int | None = None
+    flip: bool = False
+
+    def words(self, model_stacks: int) -> str:
+        """The way in words, for the inspector's summary."""
+        stacks = self.stacks or model_stacks
+        return ", ".join(["no box, as the camera sees" if self.box_free else "true box",
+                          f"{stacks} of {model_stacks} stacks"]
+                         + (["flip test"] if self.flip else []))
+
+
+@dataclass(frozen=True)
 class ScoreRequest:
     """Score every person of ``data`` (an LSP folder or a COCO file) with ``model``."""
 
     data: Path
     model: ModelChoice
-    box_free: bool  # True: no box given, the pipeline finds the person as on a camera
+    scoring: Scoring
     cancel: threading.Event = field(default_factory=threading.Event, compare=False)
     started: float = field(default_factory=time.monotonic, compare=False)
 
     @property
-    def key(self) -> tuple[Path, Path, bool]:
+    def key(self) -> tuple[Path, Path, Scoring]:
         """What decides the results: the device only changes how fast they come."""
-        return self.data, self.model.source, self.box_free
+        return self.data, self.model.source, self.scoring
 
 
 @dataclass(frozen=True)
 class PersonRequest:
     person: PersonScore
     model: ModelChoice
-    box_free: bool  # as the person was scored: their heatmaps come from the same crop
+    scoring: Scoring  # as the person was scored: their heatmaps come from the same crop
 
 
 @dataclass(frozen=True)
@@ -109,7 +127,9 @@ class InspectorWorker(QObject):
         try:
             annotations = load_annotations(request.data)
             report = inspect(self._pipeline_for(request.model), annotations,
-                             box_free=request.box_free, cancelled=request.cancel.is_set,
+                             box_free=request.scoring.box_free,
+                             stacks=request.scoring.stacks, flip=request.scoring.flip,
+                             cancelled=request.cancel.is_set,
                              progress=lambda done, total: self.progress.emit(request, done,
                                                                              total))
         except Exception as error:  # a dataset, a checkpoint or a device: said, not fatal
@@ -127,7 +147,8 @@ class InspectorWorker(QObject):
             image = read_image(request.person.annotation.image_path)
             drawing = draw_truth_and_prediction(image, request.person, pipeline.spec.skeleton)
             heatmaps = person_heatmaps(pipeline, request.person, image,
-                                       box_free=request.box_free)
+                                       box_free=request.scoring.box_free,
+                                       flip=request.scoring.flip)
         except Exception as error:  # the photo changed on disk since it was scored, say
             self.failed.emit(request, failure_message(error))
             return
