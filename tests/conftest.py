@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import cv2
@@ -119,6 +120,16 @@ def qt_garbage_freed_in_the_gui_thread(request: pytest.FixtureRequest):
     yield
     if "qtbot" in request.fixturenames:
         gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def subnormals_restored():
+    """Training turns on flush-to-zero for the whole process (it makes fp32 steps faster on
+    the CPU), which suits its own process; a test that trains in this one must leave subnormal
+    floats as it found them, or a later test's hypothesis refuses to draw floats at all."""
+    yield
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_flush_denormal(False)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import torch
 from measures import video_frames
 
@@ -67,16 +66,8 @@ def test_fault_ctrl_c_while_loading_is_one_line_not_a_traceback(monkeypatch, tmp
     assert capsys.readouterr().err.strip() == "hourglass-pose: interrupted"
 
 
-@pytest.fixture
-def subnormals_restored():
-    """Training turns on flush-to-zero for the whole process (it makes fp32 steps faster);
-    later tests need subnormal floats again (hypothesis refuses to draw floats without them)."""
-    yield
-    torch.set_flush_denormal(False)
-
-
 def test_fault_ctrl_c_on_train_saves_a_resumable_run(lspet_subset, tmp_path, monkeypatch,
-                                                     capsys, subnormals_restored):
+                                                     capsys):
     from app.train.trainer import Trainer
 
     real_step = Trainer.train_step
