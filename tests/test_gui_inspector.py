@@ -12,6 +12,7 @@ import json
 import shutil
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -215,6 +216,24 @@ def test_the_people_are_scored_by_the_stacks_and_flip_test_chosen(
                  "--device", "cpu", "--stacks", "1", "--flip", "--json", str(eval_json)]) == 0
     assert report.evaluation.mean == pytest.approx(json.loads(eval_json.read_text())["mean"],
                                                    abs=0.01)
+
+
+def test_a_new_model_keeps_the_stacks_chosen_or_all_of_its_own_when_all_were(inspector):
+    def with_stacks(count: int):
+        spec = inspector.model.spec
+        return replace(inspector.model, spec=replace(spec, config=replace(spec.config,
+                                                                          stacks=count)))
+
+    assert inspector.data is None  # nothing open, so nothing is scored here
+    assert inspector.stacks_box.value() == 2
+    inspector.set_model(with_stacks(4))
+    assert (inspector.stacks_box.value(), inspector.stacks_box.maximum()) == (4, 4)
+    inspector.stacks_box.setValue(3)
+    assert inspector.scoring().stacks == 3
+    inspector.set_model(with_stacks(8))
+    assert (inspector.stacks_box.value(), inspector.stacks_box.maximum()) == (3, 8)
+    inspector.set_model(with_stacks(2))
+    assert inspector.stacks_box.value() == 2 and inspector.scoring().stacks is None
 
 
 def test_results_are_kept_and_shown_at_once(qtbot, inspector, lsp_people, tmp_path) -> None:
