@@ -86,16 +86,21 @@ def test_a_copy_grown_wider_and_deeper_keeps_the_trained_stacks_close():
     assert gap < 0.05 * reference.abs().max()
 
 
-def test_training_starts_from_a_deepened_copy_of_shallower_weights(lspet_subset, tmp_path,
-                                                                   capsys):
-    common = ["--data", str(lspet_subset), "--channels", "16", "--depth", "2",
-              "--input-size", "64", "--batch-size", "4", "--held-out", "8",
-              "--eval-every", "2", "--max-steps", "2"]
-    shallow_run, deep_run = tmp_path / "shallow", tmp_path / "deep"
-    assert main(["train", "--run", str(shallow_run), "--init", str(tmp_path / "none"),
-                 "--stacks", "2", *common]) == 0
-    assert main(["train", "--run", str(deep_run), "--init", str(shallow_run / "best.safetensors"),
-                 "--stacks", "3", *common]) == 0
-    assert "started from a copy (deepened from 2 stacks) of the weights in" in \
-        capsys.readouterr().out
-    assert load_checkpoint(deep_run / "last.safetensors").spec.config.stacks == 3
+@pytest.mark.parametrize(("small", "big", "how"), [
+    (["--stacks", "2", "--channels", "16"], ["--stacks", "3", "--channels", "16"],
+     "a copy (deepened from 2 stacks)"),
+    (["--stacks", "2", "--channels", "16"], ["--stacks", "2", "--channels", "24"],
+     "a copy (widened from 16 channels)"),
+], ids=["deeper", "wider"])
+def test_training_starts_from_a_grown_copy_of_smaller_weights(lspet_subset, tmp_path, capsys,
+                                                              small, big, how):
+    common = ["--data", str(lspet_subset), "--depth", "2", "--input-size", "64",
+              "--batch-size", "4", "--held-out", "8", "--eval-every", "2", "--max-steps", "2"]
+    small_run, big_run = tmp_path / "small", tmp_path / "big"
+    assert main(["train", "--run", str(small_run), "--init", str(tmp_path / "none"),
+                 *small, *common]) == 0
+    assert main(["train", "--run", str(big_run), "--init", str(small_run / "best.safetensors"),
+                 *big, *common]) == 0
+    assert f"started from {how} of the weights in" in capsys.readouterr().out
+    config = load_checkpoint(big_run / "last.safetensors").spec.config
+    assert (config.stacks, config.channels) == (int(big[1]), int(big[3]))

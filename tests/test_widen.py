@@ -1,5 +1,5 @@
-"""A widened copy of a network computes what the narrow one did, and training can start from
-one (``train --init`` a narrower checkpoint with more ``--channels``)."""
+"""A widened copy of a network computes what the narrow one did (training from one:
+tests/test_growth.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from app.cli import main
 from app.model.architecture import HourglassConfig
-from app.model.checkpoint import load_checkpoint
 from app.model.hourglass import StackedHourglass
 from app.model.widen import widened, widening_error
 
@@ -67,16 +65,3 @@ def test_what_cannot_be_widened_says_why(wide, reason):
         with pytest.raises(ValueError, match=reason):
             widened(trained_looking(OWN_STEM), wide.channels)
 
-
-def test_training_starts_from_a_widened_copy_of_narrower_weights(lspet_subset, tmp_path, capsys):
-    common = ["--data", str(lspet_subset), "--stacks", "2", "--depth", "2",
-              "--input-size", "64", "--batch-size", "4", "--held-out", "8",
-              "--eval-every", "2", "--max-steps", "2"]
-    narrow_run, wide_run = tmp_path / "narrow", tmp_path / "wide"
-    assert main(["train", "--run", str(narrow_run), "--init", str(tmp_path / "none"),
-                 "--channels", "16", *common]) == 0
-    assert main(["train", "--run", str(wide_run), "--init", str(narrow_run / "best.safetensors"),
-                 "--channels", "24", *common]) == 0
-    assert "started from a copy (widened from 16 channels) of the weights in" in \
-        capsys.readouterr().out
-    assert load_checkpoint(wide_run / "last.safetensors").spec.config.channels == 24
