@@ -235,8 +235,8 @@ class Trainer:
                 error = growth_error(loaded.spec.config, self.spec.config)
                 if error:
                     return f"not starting from {self.config.init}: another architecture ({error})"
-                start, copy = grown(loaded.network, self.spec.config, seed=self.config.seed)
-                how = f"{copy} of the weights"
+                start, how = grown(loaded.network, self.spec.config, seed=self.config.seed)
+                how += " of the weights"
             self.network.load_state_dict(start.state_dict())
             self.ema.load_state_dict(start.state_dict())
             self.state = RunState.continuing(loaded.spec.training, Path(self.config.init),
