@@ -337,6 +337,7 @@ def test_publish_copies_the_best_weights_and_writes_a_measured_card(lspet_subset
     assert "| single pass |" in card and "| flip test |" in card
     assert "| left wrist |" in card
     assert "Joints outside the crop" in card and "| 2 |" in card  # latency row for 2 stacks
+    assert "network frames/s" in card and "as the app runs it here: CPU through" in card
     assert "score more joints with the predicted left and right\nexchanged" in card
     assert "| frame 1 | frame 2 | frame 3 | frame 4 | true box |" in card  # the app, box-free
     assert "framed as a webcam frames the upper body" in card

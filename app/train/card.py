@@ -47,6 +47,7 @@ class Measurements:
     small: LiveCheck  # a person far from the camera
     latencies: list[Latency]  # one per number of stacks run
     precision: str  # as the app runs the model here
+    runtime: str  # the device, runtime and precision it runs through here, in words
     levers: dict[str, dict]  # each ablation's label: its best validation record
 
 
@@ -66,7 +67,7 @@ def model_card(loaded: LoadedModel, path: Path, name: str, judge: str,
         without_a_box(reports, measured.small),
         outside_the_view(measured.truncation, measured.framing),
         training_history(training.get("history", []), reports),
-        speed(loaded, measured.latencies, measured.precision),
+        speed(loaded, measured.latencies, measured.runtime),
         limits(loaded.spec, judge),
     ]
     return "\n\n".join(section for section in sections if section) + "\n"
@@ -271,15 +272,17 @@ smaller images):
 {curve}{table(header, rows)}"""
 
 
-def speed(loaded: LoadedModel, latencies: list[Latency], precision: str) -> str:
+def speed(loaded: LoadedModel, latencies: list[Latency], runtime: str) -> str:
     flops = flops_per_stack_count(loaded.network, loaded.spec.input_size)
     rows = [[str(lat.stacks), f"{lat.median_ms:.1f}", f"{lat.p90_ms:.1f}",
-             f"{flops[lat.stacks - 1] / 1e9:.2f}"] for lat in latencies]
+             f"{1000 / lat.median_ms:.0f}", f"{flops[lat.stacks - 1] / 1e9:.2f}"]
+            for lat in latencies]
     return f"""## Speed
-Batch 1, {precision} (as the app runs it here), {cpu_name()}, BatchNorm folded, median and
-90th percentile of 30 runs after warm-up (`hourglass-pose bench` measures the whole pipeline):
+The network alone, batch 1, as the app runs it here: {runtime}, on {cpu_name()}. Median
+and 90th percentile of 30 runs after warm-up, and the frames/s the median allows (`hourglass-pose
+bench` measures the whole pipeline, capture to drawn skeleton):
 
-{table(["stacks", "median ms", "p90 ms", "GFLOPs"], rows)}"""
+{table(["stacks", "median ms", "p90 ms", "network frames/s", "GFLOPs"], rows)}"""
 
 
 def limits(spec: ModelSpec, judge: str) -> str:

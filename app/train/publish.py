@@ -23,7 +23,7 @@ from app.engine.charts import png_bytes
 from app.engine.drawing import DEFAULT_THRESHOLD
 from app.engine.pipeline import PosePipeline
 from app.model.checkpoint import load_checkpoint
-from app.model.predictors import create_predictor
+from app.model.predictors import create_predictor, describe_runtime
 from app.train.card import CURVE_FILE, Measurements, SliceReport, model_card
 from app.train.datasets import split_dataset
 from app.train.evaluate import (
@@ -95,7 +95,8 @@ def publish(run_dir: Path, datasets: list[str], target: Path, force: bool = Fals
     latencies = [model_latency(predictor, k) for k in range(1, loaded.spec.config.stacks + 1)]
     levers = {label: best_record(ablation, judge) for label, ablation in (ablations or {}).items()}
     card = model_card(loaded, best, target.name, judge, Measurements(
-        reports, truncation, framing, small, latencies, predictor.precision, levers))
+        reports, truncation, framing, small, latencies, predictor.precision,
+        describe_runtime(predictor), levers))
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(target, best.read_bytes())
     if loaded.spec.training.get("history"):
