@@ -273,14 +273,12 @@ class InspectorWindow(QMainWindow):
 
     # -- the report ---------------------------------------------------------------------------
     def _finish(self, request: ScoreRequest, report: InspectionReport, how: str) -> None:
+        assert self.model is not None  # nothing is scored before the first model
         self._shown = request
-        model_stacks = self.model.spec.config.stacks if self.model else \
-            len(report.evaluation.per_stack)
-        mode = request.scoring.words(model_stacks)
-        where = self.model.where if self.model else ""
+        mode = request.scoring.words(self.model.spec.config.stacks)
         self.summary.setText(
             f"<b>{len(report.people)} people</b> scored {how} ({mode}) with "
-            f"{request.model.source.name} on {where}: PCK@0.2 "
+            f"{request.model.source.name} on {self.model.where}: PCK@0.2 "
             f"<b>{report.evaluation.mean:.1f} %</b> (last stack)")
         self.show_report(report)
 
