@@ -46,8 +46,7 @@ class Measurements:
     framing: TruncationCheck  # the picture cut as a webcam frames the upper body
     small: LiveCheck  # a person far from the camera
     latencies: list[Latency]  # one per number of stacks run
-    precision: str  # as the app runs the model here
-    runtime: str  # the device, runtime and precision it runs through here, in words
+    runtime: str  # the device, runtime and precision the app runs the model with here
     levers: dict[str, dict]  # each ablation's label: its best validation record
 
 
@@ -63,7 +62,7 @@ def model_card(loaded: LoadedModel, path: Path, name: str, judge: str,
         recipe(training.get("recipe", {})),
         describe_stages(stages_of(training)),
         lever_section(measured.levers, judge),
-        accuracy(loaded.spec, reports, measured.precision),
+        accuracy(loaded.spec, reports, measured.runtime),
         without_a_box(reports, measured.small),
         outside_the_view(measured.truncation, measured.framing),
         training_history(training.get("history", []), reports),
@@ -193,7 +192,7 @@ def lever_section(levers: dict[str, dict], judge: str) -> str:
             "matched steps):\n\n" + table(header, rows))
 
 
-def accuracy(spec: ModelSpec, reports: list[SliceReport], precision: str) -> str:
+def accuracy(spec: ModelSpec, reports: list[SliceReport], runtime: str) -> str:
     stacks = [f"stack {k + 1}" for k in range(spec.config.stacks)]
     by_stack = table(["slice", "", "mean", *stacks],
                      [[r.name, how, f"{e.mean:.1f}", *figures(e.per_stack)]
@@ -206,7 +205,8 @@ def accuracy(spec: ModelSpec, reports: list[SliceReport], precision: str) -> str
     mirrored = "; ".join(
         f"{r.name} {r.plain.mirrored_people:.1f}% (PCK@0.2 would be "
         f"{r.plain.mean_mirrors_forgiven:.1f} if each were read that way)" for r in reports)
-    return f"""## Accuracy (PCK@0.2 of the torso diameter, given the true person box, {precision})
+    return f"""## Accuracy (PCK@0.2 of the torso diameter, given the true person box)
+As the app runs the model here: {runtime}.
 
 {by_stack}
 

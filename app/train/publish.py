@@ -95,8 +95,8 @@ def publish(run_dir: Path, datasets: list[str], target: Path, force: bool = Fals
     latencies = [model_latency(predictor, k) for k in range(1, loaded.spec.config.stacks + 1)]
     levers = {label: best_record(ablation, judge) for label, ablation in (ablations or {}).items()}
     card = model_card(loaded, best, target.name, judge, Measurements(
-        reports, truncation, framing, small, latencies, predictor.precision,
-        describe_runtime(predictor), levers))
+        reports, truncation, framing, small, latencies, describe_runtime(predictor),
+        levers))
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(target, best.read_bytes())
     if loaded.spec.training.get("history"):
