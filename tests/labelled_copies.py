@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from scipy.io import loadmat, savemat
 
 from app.pose.skeleton import LSP14
@@ -14,6 +15,9 @@ from app.pose.skeleton import LSP14
 LSP = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "lsp"
 PEOPLE = 40  # more than one batch of 32, so batching and Cancel between batches are seen
 UNLABELLED = (3, 7)  # people whose head top the copy marks unlabelled (LSP labels every joint)
+
+# Tests that read LSP skip where ../shared is not beside the clone, as the LSPet ones do.
+requires_lsp = pytest.mark.skipif(not (LSP / "joints.mat").is_file(), reason=f"needs {LSP}")
 
 
 def write_lsp_copy(folder: Path, people: int = PEOPLE) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from labelled_copies import LSP, eval_args, write_lsp_copy
+from labelled_copies import eval_args, requires_lsp, write_lsp_copy
 
 from app.cli import main
 from app.cli.pose_commands import WEBCAM_SEED, webcam_view
@@ -26,8 +26,7 @@ from app.train.camera_effects import photo_as_webcam
 
 PEOPLE = 12
 
-pytestmark = pytest.mark.skipif(not (LSP / "joints.mat").is_file(),
-                                reason=f"needs {LSP}")
+pytestmark = requires_lsp
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from labelled_copies import LSP, requires_lsp
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 from windows import WAIT_MS
@@ -29,7 +30,6 @@ from app.gui.inspector_table import Column
 
 pytest_plugins = ["window_fixtures"]
 
-LSP = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "lsp"
 PEOPLE = 40  # more than a batch of 32, so scoring takes two batches
 
 
@@ -300,6 +300,7 @@ def coco_file(folder: Path, count: int) -> Path:
     return path
 
 
+@requires_lsp
 def test_a_coco_file_is_inspected_like_an_lsp_folder(qtbot, inspector, tmp_path) -> None:
     report = scored(qtbot, inspector, coco_file(tmp_path / "coco", 6))
     names = sorted(p.name for p in table_people(inspector))

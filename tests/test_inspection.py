@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from labelled_copies import LSP, PEOPLE, UNLABELLED, eval_args, write_lsp_copy
+from labelled_copies import PEOPLE, UNLABELLED, eval_args, requires_lsp, write_lsp_copy
 
 from app.cli import main
 from app.engine.image_files import read_image
@@ -31,8 +31,7 @@ from app.model.checkpoint import load_checkpoint
 from app.model.predictors import create_predictor
 from app.pose.skeleton import LSP14
 
-pytestmark = pytest.mark.skipif(not (LSP / "joints.mat").is_file(),
-                                reason=f"needs {LSP}")
+pytestmark = requires_lsp
 
 
 @pytest.fixture(scope="module")

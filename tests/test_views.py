@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from labelled_copies import LSP, requires_lsp
 
 from app.cli import main
 from app.pose.views import facing
@@ -38,10 +39,11 @@ def test_facing_is_unknown_without_the_shoulders_hips_and_neck():
     assert facing(person(20), labelled) == "unknown"
 
 
+@requires_lsp
 def test_the_lsp_labels_hold_people_from_behind():
     from app.engine.labelled_data import load_annotations
 
-    views = [facing(a.joints, a.visible) for a in load_annotations("../shared/datasets/lsp")]
+    views = [facing(a.joints, a.visible) for a in load_annotations(LSP)]
     assert 150 < views.count("behind") < views.count("front")
 
 
